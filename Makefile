@@ -1,0 +1,45 @@
+# make run   sets everything up from nothing and serves on 127.0.0.1:$(PORT)
+# make test  runs the whole test suite (on PostgreSQL when DATABASE_URL says so)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+KEYS_FILE := .local/field-encryption-keys
+
+.PHONY: run test lint format install migrate seed
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py ensure_admin
+
+run: seed
+	@echo ""
+	@echo "  Pages:  http://127.0.0.1:$(PORT)/"
+	@echo "  Admin:  http://127.0.0.1:$(PORT)/admin/   (user: admin)"
+	@echo "  API:    http://127.0.0.1:$(PORT)/api/     (docs: /api/docs, schema: /api/schema)"
+	@echo "  Health: http://127.0.0.1:$(PORT)/healthz"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

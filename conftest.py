@@ -1,0 +1,104 @@
+"""Fixtures shared by every app's tests: the people who use the product, and their data."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from clients.models import Client
+from integrations.models import Integration
+
+
+@pytest.fixture
+def lagos_team(db):
+    return Group.objects.create(name="Lagos team")
+
+
+@pytest.fixture
+def abuja_team(db):
+    return Group.objects.create(name="Abuja team")
+
+
+def make_user(django_user_model, username, team=None, permissions=(), **extra):
+    user = django_user_model.objects.create_user(
+        username, password="pw-for-tests", **extra
+    )
+    if team is not None:
+        user.groups.add(team)
+    for codename in permissions:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_superuser("stella", password="pw-for-tests")
+
+
+@pytest.fixture
+def client_record(db, lagos_team):
+    client = Client(name="Adebayo Foods Ltd", tin="12345678-0001", team=lagos_team)
+    client.save()
+    return client
+
+
+@pytest.fixture
+def integration(client_record):
+    integration = Integration(
+        client=client_record,
+        name="Odoo production",
+        integration_type="generic_rest",
+        config={
+            "api_url": "http://127.0.0.1:9/api",
+            "auth_method": "none",
+            "schedule": "daily",
+            "timezone": "Africa/Lagos",
+            "retries": 3,
+            "verify_tls": True,
+        },
+    )
+    integration.save()
+    return integration
+
+
+class FormReader(HTMLParser):
+    """Collect the values a browser would submit from the first form with a CSRF token."""
+
+    def __init__(self):
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self.textarea: str | None = None
+        self.select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.data.setdefault(name, []).append(attrs.get("value") or "")
+        elif tag == "textarea" and name:
+            self.textarea = name
+            self.data.setdefault(name, [""])
+        elif tag == "select" and name:
+            self.select = name
+        elif tag == "option" and self.select and "selected" in attrs:
+            self.data.setdefault(self.select, []).append(attrs.get("value") or "")
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.data[self.textarea][-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self.textarea = None
+        elif tag == "select":
+            self.select = None
+
+
+def form_values(html: str) -> dict[str, list[str]]:
+    reader = FormReader()
+    reader.feed(html)
+    return reader.data

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from integrations.forms import IntegrationAdminForm
+from integrations.models import Integration
+from taxpoynt.admin import ChangeLoggedAdmin
+
+
+@admin.register(Integration)
+class IntegrationAdmin(ChangeLoggedAdmin):
+    form = IntegrationAdminForm
+    list_display = [
+        "name",
+        "client",
+        "integration_type",
+        "status",
+        "version",
+        "last_test_status",
+        "last_tested_at",
+        "updated_at",
+    ]
+    list_filter = ["status", "integration_type", "client"]
+    list_select_related = ["client"]
+    search_fields = ["name", "client__name", "description"]
+    readonly_fields = ["version", "last_test_status", "last_tested_at"]
+    history_list_display = ["version", "change_type", "changed_fields", "request_id"]
+    autocomplete_fields = ["client"]

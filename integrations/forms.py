@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django_jsonform.widgets import JSONFormWidget
+
+from integrations.models import Integration
+from taxpoynt.admin import ChangeReasonForm
+
+
+class Unrepresentable(Exception):
+    """The value holds something the JSON form editor cannot show without changing it."""
+
+
+def schema_describing(value: Any) -> dict:
+    """A django-jsonform schema that shows a JSON value exactly as it is.
+
+    Used for types without a template of their own: the editor then keeps every type
+    (numbers stay numbers, booleans stay booleans) and lets the user add string keys.
+    """
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, float):
+        return {"type": "number"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    if isinstance(value, dict):
+        return {
+            "type": "dict",
+            "keys": {key: schema_describing(item) for key, item in value.items()},
+            "additionalProperties": {"type": "string"},
+        }
+    if isinstance(value, list) and value:
+        item_schemas = [schema_describing(item) for item in value]
+        if all(schema == item_schemas[0] for schema in item_schemas):
+            return {"type": "array", "items": item_schemas[0]}
+    # null, empty lists and lists of mixed items have no faithful form representation.
+    raise Unrepresentable
+
+
+def config_widget(config: Any) -> forms.Widget:
+    """The JSON form editor when it can show the config faithfully, else raw JSON."""
+    try:
+        schema = schema_describing(config if isinstance(config, dict) else {})
+    except Unrepresentable:
+        return forms.Textarea(
+            attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"}
+        )
+    return JSONFormWidget(schema=schema)
+
+
+class IntegrationAdminForm(ChangeReasonForm):
+    class Meta:
+        model = Integration
+        fields = [
+            "client",
+            "name",
+            "integration_type",
+            "description",
+            "status",
+            "config",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["config"].widget = config_widget(self.instance.config)
