@@ -6,9 +6,15 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from rest_framework.test import APIClient
 
 from clients.models import Client
 from integrations.models import Integration
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -32,9 +38,49 @@ def make_user(django_user_model, username, team=None, permissions=(), **extra):
     return user
 
 
+INTEGRATOR_PERMISSIONS = [
+    f"{action}_{model}"
+    for action in ("add", "change", "delete", "view")
+    for model in ("client", "integration")
+]
+
+
 @pytest.fixture
 def staff(django_user_model):
     return django_user_model.objects.create_superuser("stella", password="pw-for-tests")
+
+
+@pytest.fixture
+def member(django_user_model, lagos_team):
+    """An integrator in the Lagos team who may do everything, testing and rollback too."""
+    permissions = [*INTEGRATOR_PERMISSIONS, "test_integration", "rollback_integration"]
+    return make_user(django_user_model, "ada", lagos_team, permissions)
+
+
+@pytest.fixture
+def limited_member(django_user_model, lagos_team):
+    """A Lagos integrator who may edit but neither test nor roll back."""
+    return make_user(django_user_model, "chinedu", lagos_team, INTEGRATOR_PERMISSIONS)
+
+
+@pytest.fixture
+def reader(django_user_model, lagos_team):
+    """A Lagos team member without any model permission: may only read."""
+    return make_user(django_user_model, "remi", lagos_team)
+
+
+@pytest.fixture
+def outsider(django_user_model, abuja_team):
+    """An integrator of another team, with every permission."""
+    permissions = [*INTEGRATOR_PERMISSIONS, "test_integration", "rollback_integration"]
+    return make_user(django_user_model, "bola", abuja_team, permissions)
+
+
+def api_as(user=None) -> APIClient:
+    api = APIClient()
+    if user is not None:
+        api.force_authenticate(user)
+    return api
 
 
 @pytest.fixture

@@ -21,6 +21,14 @@ validate_tin = RegexValidator(
 )
 
 
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ClientQuerySet:
+        """Staff see every client; others only clients of a team (group) they are in."""
+        if user.is_staff:
+            return self.all()
+        return self.filter(team__in=user.groups.all())
+
+
 class Client(ChangeLogged):
     name = models.CharField(max_length=200)
     tin = models.CharField(
@@ -47,7 +55,10 @@ class Client(ChangeLogged):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(bases=[HistoryEntry])
+    objects = ClientQuerySet.as_manager()
+    history = HistoricalRecords(
+        bases=[HistoryEntry], history_change_reason_field=models.TextField(null=True)
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
@@ -7,6 +8,9 @@ from django_jsonform.widgets import JSONFormWidget
 
 from integrations.models import Integration
 from taxpoynt.admin import ChangeReasonForm
+
+# The largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
+LARGEST_EXACT_INTEGER = 2**53 - 1
 
 
 class Unrepresentable(Exception):
@@ -21,9 +25,11 @@ def schema_describing(value: Any) -> dict:
     """
     if isinstance(value, bool):
         return {"type": "boolean"}
-    if isinstance(value, int):
+    if isinstance(value, int) and abs(value) <= LARGEST_EXACT_INTEGER:
         return {"type": "integer"}
-    if isinstance(value, float):
+    # The browser writes 2.0 back as 2, which would store an integer in place of the
+    # float; non-finite numbers are not JSON at all.
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
         return {"type": "number"}
     if isinstance(value, str):
         return {"type": "string"}
@@ -37,7 +43,8 @@ def schema_describing(value: Any) -> dict:
         item_schemas = [schema_describing(item) for item in value]
         if all(schema == item_schemas[0] for schema in item_schemas):
             return {"type": "array", "items": item_schemas[0]}
-    # null, empty lists and lists of mixed items have no faithful form representation.
+    # null, empty lists, lists of mixed items, whole-number floats and integers past
+    # JavaScript's exact range have no faithful form representation.
     raise Unrepresentable
 
 

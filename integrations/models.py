@@ -13,20 +13,29 @@ from taxpoynt.changelog import BOOKKEEPING_FIELDS, ChangeLogged, HistoryEntry
 from taxpoynt.validation import attach_constraint_errors, find_nul_character
 
 
-def validate_config(value) -> None:
-    """Config must be a JSON object whose strings PostgreSQL can store."""
+def config_problem(value) -> tuple[str, str] | None:
+    """The JSON path and description of what is wrong with a config, if anything.
+
+    Config must be a JSON object whose strings PostgreSQL can store.
+    """
     if not isinstance(value, dict):
         kind = "null" if value is None else type(value).__name__
-        raise ValidationError(
-            f'Config must be a JSON object such as {{"api_url": "..."}}, not {kind}.',
-            code="config_not_object",
+        return (
+            "config",
+            f'Must be a JSON object such as {{"api_url": "..."}}, not {kind}.',
         )
     path = find_nul_character(value, "config")
     if path:
-        raise ValidationError(
-            f"{path} contains a NUL character (\\u0000); remove it.",
-            code="nul_character",
-        )
+        return path, "Contains a NUL character (\\u0000); remove it."
+    return None
+
+
+class IntegrationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> IntegrationQuerySet:
+        """Integrations of the clients the user may see."""
+        if user.is_staff:
+            return self.all()
+        return self.filter(client__team__in=user.groups.all())
 
 
 class Integration(ChangeLogged):
@@ -58,16 +67,26 @@ class Integration(ChangeLogged):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = IntegrationQuerySet.as_manager()
+
     # The outcome of the last connection test is a reading, not a change of the
     # integration: recording it adds no version and no history row.
     untracked_fields = BOOKKEEPING_FIELDS | {"last_test_status", "last_tested_at"}
     history = HistoricalRecords(
         bases=[HistoryEntry],
+        history_change_reason_field=models.TextField(null=True),
         excluded_fields=["updated_at", "last_test_status", "last_tested_at"],
     )
 
     class Meta:
         ordering = ["client__name", "name"]
+        permissions = [
+            ("test_integration", "Can test the connection of an integration"),
+            (
+                "rollback_integration",
+                "Can roll an integration back to an earlier version",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 "client",
@@ -86,10 +105,10 @@ class Integration(ChangeLogged):
         self.name = (self.name or "").strip()
         # Checked here, not as a field validator: Django skips validators for "empty"
         # values, and [] or null are exactly the values to refuse.
-        try:
-            validate_config(self.config)
-        except ValidationError as error:
-            raise ValidationError({"config": error}) from None
+        problem = config_problem(self.config)
+        if problem:
+            path, message = problem
+            raise ValidationError({"config": f"{path}: {message}"})
 
     def validate_constraints(self, exclude=None) -> None:
         try:

@@ -9,7 +9,7 @@ from simple_history.admin import SimpleHistoryAdmin
 class ChangeReasonForm(forms.ModelForm):
     change_reason = forms.CharField(
         required=False,
-        max_length=100,
+        max_length=500,
         help_text="Why you make this change. It is kept in the history.",
     )
 

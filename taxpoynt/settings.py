@@ -110,6 +110,9 @@ def database_settings() -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         database["CONN_MAX_AGE"] = 0
+        # Tests use a file, not Django's shared in-memory database: its table locks fail
+        # at once instead of waiting, so concurrent-writer tests would test nothing.
+        database["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
     return database
 
 
@@ -151,10 +154,14 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes anonymous requests answer 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_PARSER_CLASSES": ["taxpoynt.json_bodies.StrictJSONParser"],
+    "EXCEPTION_HANDLER": "taxpoynt.api.api_exception_handler",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -188,4 +195,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own loggers otherwise also print through its default console handler.
+    "loggers": {
+        "django": {"handlers": ["stdout"], "level": "INFO", "propagate": False}
+    },
 }

@@ -1,3 +1,5 @@
-"""API routes of this app."""
+from __future__ import annotations
 
-urlpatterns: list = []
+from clients.api.views import ClientViewSet
+
+routes = [("clients", ClientViewSet, "client")]

@@ -1,3 +1,5 @@
-"""API routes of this app."""
+from __future__ import annotations
 
-urlpatterns: list = []
+from integrations.api.views import IntegrationViewSet
+
+routes = [("integrations", IntegrationViewSet, "integration")]

@@ -88,7 +88,7 @@ def test_the_admin_refuses_a_config_that_is_not_an_object(admin_client, integrat
     response = admin_client.post(change_url(integration), data)
 
     assert response.status_code == 200
-    assert b"Config must be a JSON object" in response.content
+    assert b"Must be a JSON object" in response.content
     assert integration.history.count() == 1
 
 

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from clients.models import Client
+from integrations.models import Integration, config_problem
+from taxpoynt.api import ChangeLoggedSerializer, Conflict, StrictTypes
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply a JSON Merge Patch (RFC 7386): given keys replace, null removes."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+class IntegrationSerializer(ChangeLoggedSerializer):
+    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.none())
+    client_name = serializers.CharField(source="client.name", read_only=True)
+    config = serializers.JSONField(required=False)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="On writes: the version you started from. A stale one answers 409.",
+    )
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "client",
+            "client_name",
+            "name",
+            "integration_type",
+            "description",
+            "config",
+            "status",
+            "version",
+            "last_test_status",
+            "last_tested_at",
+            "created_at",
+            "updated_at",
+            "reason",
+        ]
+        read_only_fields = ["last_test_status", "last_tested_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["client"].queryset = Client.objects.visible_to(request.user)
+
+    def validate_name(self, name: str) -> str:
+        name = name.strip()
+        if not name:
+            raise serializers.ValidationError("Must not be empty.")
+        return name
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        self.check_body_version(attrs.pop("version", None))
+
+        if "config" in attrs and self.partial and self.instance is not None:
+            attrs["config"] = merge_patch(self.instance.config, attrs["config"])
+        if "config" in attrs or self.instance is None:
+            problem = config_problem(attrs.get("config", {}))
+            if problem:
+                path, message = problem
+                raise serializers.ValidationError({path: [message]})
+
+        self.check_name_is_free(attrs)
+        return attrs
+
+    def check_body_version(self, version: int | None) -> None:
+        if version is None or self.instance is None:
+            return
+        if version != self.instance.version:
+            raise Conflict(
+                f"You started from version {version}, but the integration is "
+                f"now at version {self.instance.version}.",
+                current_version=self.instance.version,
+            )
+
+    def check_name_is_free(self, attrs) -> None:
+        client = attrs.get("client", getattr(self.instance, "client", None))
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        if client is None or name is None:
+            return
+        taken = Integration.objects.filter(client=client, name__iexact=name)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError(
+                {
+                    "name": [
+                        "This client already has an integration with this name "
+                        "(names are compared ignoring case)."
+                    ]
+                }
+            )
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    changed_at = serializers.DateTimeField(source="history_date")
+    user = serializers.CharField(source="history_username", allow_null=True)
+    change_type = serializers.CharField()
+    reason = serializers.CharField(source="history_change_reason", allow_null=True)
+    request_id = serializers.CharField()
+    changed_fields = serializers.ListField(child=serializers.CharField())
+
+
+class VersionStateSerializer(HistoryEntrySerializer):
+    id = serializers.IntegerField()
+    client = serializers.IntegerField(source="client_id")
+    name = serializers.CharField()
+    integration_type = serializers.CharField()
+    description = serializers.CharField()
+    config = serializers.JSONField()
+    status = serializers.CharField()
+
+
+class ChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="A field name or a JSON path: config.schedule"
+    )
+    old = serializers.JSONField(
+        allow_null=True, help_text="null when the key was absent"
+    )
+    new = serializers.JSONField(
+        allow_null=True, help_text="null when the key is absent"
+    )
+
+
+class DiffSerializer(serializers.Serializer):
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    changes = ChangeSerializer(many=True)
+
+
+class RollbackRequestSerializer(StrictTypes, serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, help_text="The version to restore.")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class CloneRequestSerializer(StrictTypes, serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    client = serializers.PrimaryKeyRelatedField(
+        queryset=Client.objects.none(),
+        required=False,
+        help_text="The client to copy into; the same client when left out.",
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["client"].queryset = Client.objects.visible_to(request.user)
+
+    def validate(self, attrs):
+        original = self.context["original"]
+        client = attrs.get("client") or original.client
+        name = attrs["name"].strip()
+        if not name:
+            raise serializers.ValidationError({"name": ["Must not be empty."]})
+        if Integration.objects.filter(client=client, name__iexact=name).exists():
+            raise serializers.ValidationError(
+                {"name": [f"{client.name} already has an integration named {name!r}."]}
+            )
+        attrs["name"] = name
+        return attrs

@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from clients.models import Client
+from integrations import versions
+from integrations.api.serializers import (
+    CloneRequestSerializer,
+    DiffSerializer,
+    HistoryEntrySerializer,
+    IntegrationSerializer,
+    RollbackRequestSerializer,
+    VersionStateSerializer,
+)
+from integrations.models import Integration
+from taxpoynt.api import (
+    ChangeLoggedViewSet,
+    Conflict,
+    PreconditionFailed,
+    change_reason,
+)
+from taxpoynt.changelog import VersionConflict
+
+
+class IntegrationFilters(filters.FilterSet):
+    class Meta:
+        model = Integration
+        fields = ["client", "integration_type", "status"]
+
+
+def etag_for(integration: Integration) -> str:
+    return f'"v{integration.version}"'
+
+
+def if_match_allows(header: str, integration: Integration) -> bool:
+    """Strong comparison as RFC 9110 asks for If-Match: weak tags never match."""
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or etag_for(integration) in tags
+
+
+class IntegrationViewSet(ChangeLoggedViewSet):
+    """Integrations: one client's connection to one accounting or ERP system.
+
+    Reads carry the version and an ETag. PUT, PATCH, DELETE and rollback honour
+    If-Match (412 when stale); PUT and PATCH also honour `version` in the body (409).
+    """
+
+    queryset = Integration.objects.all()
+    serializer_class = IntegrationSerializer
+    filter_backends = [filters.DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filterset_class = IntegrationFilters
+    search_fields = ["name", "client__name"]
+    ordering_fields = [
+        "name",
+        "client__name",
+        "integration_type",
+        "status",
+        "version",
+        "created_at",
+        "updated_at",
+        "last_tested_at",
+    ]
+    ordering = ["client__name", "name"]
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("client")
+
+    def get_object(self):
+        # One load per request: the If-Match check and the save must see the same row.
+        if not hasattr(self, "loaded_object"):
+            self.loaded_object = super().get_object()
+            if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+                self.check_if_match(self.loaded_object)
+        return self.loaded_object
+
+    def check_if_match(self, integration: Integration) -> None:
+        header = self.request.headers.get("If-Match")
+        if header is not None and not if_match_allows(header, integration):
+            raise PreconditionFailed(
+                "The integration changed since you read it; load it again and "
+                "send its new ETag in If-Match.",
+                current_version=integration.version,
+            )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        integration = getattr(self, "loaded_object", None)
+        if integration is not None and response.status_code < 300 and integration.pk:
+            response["ETag"] = etag_for(integration)
+        return response
+
+    def handle_exception(self, error):
+        # A concurrent writer won between our read and our save. With If-Match the
+        # client asked for precondition semantics, so the answer is 412.
+        if isinstance(error, VersionConflict) and "If-Match" in self.request.headers:
+            error = PreconditionFailed(
+                "The integration changed while you were saving; load it again.",
+                current_version=error.current_version,
+            )
+        return super().handle_exception(error)
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        self.loaded_object = serializer.instance
+
+    @extend_schema(
+        responses=HistoryEntrySerializer(many=True),
+        summary="The versions of an integration, newest first",
+    )
+    @action(detail=True, methods=["get"], url_path="history")
+    def history(self, request, pk=None):
+        entries = self.history_or_404()
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        responses=VersionStateSerializer,
+        summary="The full state of one version",
+        parameters=[
+            OpenApiParameter("version", OpenApiTypes.INT, OpenApiParameter.PATH)
+        ],
+    )
+    @action(detail=True, methods=["get"], url_path=r"history/(?P<version>[0-9]+)")
+    def history_version(self, request, pk=None, version=None):
+        entry = self.history_or_404().filter(version=int(version)).first()
+        if entry is None:
+            raise Http404
+        return Response(VersionStateSerializer(entry).data)
+
+    @extend_schema(
+        responses=DiffSerializer,
+        summary="Field-level differences between two versions",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.INT, required=True),
+            OpenApiParameter("to", OpenApiTypes.INT, required=True),
+        ],
+    )
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        numbers = {}
+        for name in ("from", "to"):
+            value = request.query_params.get(name, "")
+            if not value.isdigit() or len(value) > 9:
+                raise exceptions.ValidationError(
+                    {name: ["Give a version number, e.g. ?from=1&to=3."]}
+                )
+            numbers[name] = int(value)
+
+        entries = {entry.version: entry for entry in self.history_or_404()}
+        missing = [number for number in numbers.values() if number not in entries]
+        if missing:
+            raise exceptions.NotFound(f"No version {missing[0]} of this integration.")
+
+        old, new = entries[numbers["from"]], entries[numbers["to"]]
+        changes = versions.differences(versions.state_of(old), versions.state_of(new))
+        return Response(
+            {
+                "from_version": numbers["from"],
+                "to_version": numbers["to"],
+                "changes": changes,
+            }
+        )
+
+    @extend_schema(
+        request=RollbackRequestSerializer,
+        responses=IntegrationSerializer,
+        summary="Make the state of an earlier version current, as a new version",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @transaction.atomic
+    def rollback(self, request, pk=None):
+        integration = self.get_object()
+        if not request.user.has_perm("integrations.rollback_integration"):
+            raise exceptions.PermissionDenied("You may not roll integrations back.")
+        body = RollbackRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        target = body.validated_data["version"]
+
+        entry = (
+            integration.history.filter(version=target)
+            .exclude(change_type="deleted")
+            .first()
+        )
+        if entry is None:
+            raise exceptions.NotFound(f"No version {target} of this integration.")
+        if (
+            not Client.objects.visible_to(request.user)
+            .filter(pk=entry.client_id)
+            .exists()
+        ):
+            raise Conflict(
+                f"Version {target} belongs to a client that no longer exists."
+            )
+
+        try:
+            changed = versions.roll_back(
+                integration, entry, request.user, change_reason(request)
+            )
+        except IntegrityError:
+            raise Conflict(
+                f"Another integration of this client is now named {entry.name!r}; "
+                "rename it first."
+            ) from None
+        data = self.get_serializer(integration).data
+        if not changed:
+            data["detail"] = (
+                f"Already at the state of version {target}; nothing changed."
+            )
+        return Response(data)
+
+    @extend_schema(
+        request=CloneRequestSerializer,
+        responses={201: IntegrationSerializer},
+        summary="Copy an integration as a draft, into the same or another client",
+    )
+    @action(detail=True, methods=["post"])
+    @transaction.atomic
+    def clone(self, request, pk=None):
+        original = self.get_object()
+        body = CloneRequestSerializer(
+            data=request.data, context={"request": request, "original": original}
+        )
+        body.is_valid(raise_exception=True)
+        client = body.validated_data.get("client") or original.client
+
+        try:
+            copy = versions.clone(
+                original,
+                body.validated_data["name"],
+                client,
+                request.user,
+                change_reason(request),
+            )
+        except IntegrityError:
+            raise serializers.ValidationError(
+                {"name": ["This client already has an integration with this name."]}
+            ) from None
+        self.loaded_object = copy
+        return Response(self.get_serializer(copy).data, status=201)
+
+    def history_or_404(self):
+        if not self.kwargs["pk"].isdigit():
+            raise Http404
+        entries = versions.history_for(self.request.user, int(self.kwargs["pk"]))
+        if entries is None:
+            raise Http404
+        return entries

@@ -1,0 +1,395 @@
+"""The integrations API: access, writes, locking, bad input, queries and the schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from clients.models import Client
+from conftest import api_as
+from integrations.models import Integration
+
+pytestmark = pytest.mark.django_db
+
+
+def url(integration, suffix=""):
+    return f"/api/integrations/{integration.pk}{suffix}"
+
+
+@pytest.fixture
+def abuja_integration(abuja_team):
+    client = Client(name="Kano Textiles Plc", team=abuja_team)
+    client.save()
+    integration = Integration(client=client, name="Xero", integration_type="xero")
+    integration.save()
+    return integration
+
+
+class TestAccess:
+    def test_anonymous_gets_401(self, integration):
+        assert api_as().get("/api/integrations").status_code == 401
+        assert api_as().get(url(integration)).status_code == 401
+
+    def test_staff_see_everything(self, staff, integration, abuja_integration):
+        assert api_as(staff).get("/api/integrations").json()["count"] == 2
+
+    def test_a_member_sees_only_its_teams_integrations(
+        self, member, integration, abuja_integration
+    ):
+        api = api_as(member)
+
+        assert api.get("/api/integrations").json()["count"] == 1
+        for suffix in ("", "/history", "/history/1", "/diff?from=1&to=1"):
+            assert api.get(url(abuja_integration, suffix)).status_code == 404, suffix
+        assert api.patch(url(abuja_integration), {}, format="json").status_code == 404
+        assert api.delete(url(abuja_integration)).status_code == 404
+
+    def test_a_member_cannot_create_for_another_teams_client(
+        self, member, abuja_integration
+    ):
+        response = api_as(member).post(
+            "/api/integrations",
+            {
+                "client": abuja_integration.client.pk,
+                "name": "Sneaky",
+                "integration_type": "odoo",
+            },
+            format="json",
+        )
+
+        assert response.status_code == 400
+        assert "client" in response.json()
+
+    def test_a_reader_may_not_write(self, reader, integration):
+        api = api_as(reader)
+
+        assert api.get(url(integration)).status_code == 200
+        assert (
+            api.patch(url(integration), {"name": "x"}, format="json").status_code == 403
+        )
+        assert api.delete(url(integration)).status_code == 403
+
+    def test_token_writes_are_recorded_with_the_tokens_user(self, member, integration):
+        token = Token.objects.create(user=member)
+        api = api_as()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+        response = api.patch(
+            url(integration), {"status": "active", "reason": "Go live"}, format="json"
+        )
+
+        assert response.status_code == 200
+        entry = integration.history.first()
+        assert (
+            entry.history_user,
+            entry.history_username,
+            entry.history_change_reason,
+        ) == (
+            member,
+            "ada",
+            "Go live",
+        )
+        assert entry.request_id == response["X-Request-ID"]
+
+
+class TestWriting:
+    def test_create_starts_at_version_one(self, member, client_record):
+        response = api_as(member).post(
+            "/api/integrations",
+            {
+                "client": client_record.pk,
+                "name": "Sage",
+                "integration_type": "sage_business_cloud",
+                "config": {"schedule": "daily"},
+            },
+            format="json",
+        )
+
+        assert response.status_code == 201, response.json()
+        assert response.json()["version"] == 1
+        assert response["ETag"] == '"v1"'
+
+    def test_patch_merges_config_as_json_merge_patch(self, member, integration):
+        response = api_as(member).patch(
+            url(integration),
+            {"config": {"schedule": "hourly", "retries": None, "extra": {"a": 1}}},
+            format="json",
+        )
+
+        assert response.status_code == 200
+        config = response.json()["config"]
+        assert config["schedule"] == "hourly"
+        assert "retries" not in config
+        assert config["extra"] == {"a": 1}
+        assert config["api_url"] == integration.config["api_url"]
+
+    def test_put_replaces_the_whole_config(self, member, integration):
+        body = {
+            "client": integration.client.pk,
+            "name": integration.name,
+            "integration_type": integration.integration_type,
+            "config": {"schedule": "weekly"},
+        }
+        response = api_as(member).put(url(integration), body, format="json")
+
+        assert response.status_code == 200
+        assert response.json()["config"] == {"schedule": "weekly"}
+
+    def test_a_get_body_can_be_put_back_unchanged(self, member, integration):
+        api = api_as(member)
+        body = api.get(url(integration)).json()
+
+        response = api.put(url(integration), body, format="json")
+
+        assert response.status_code == 200
+        assert response.json()["version"] == 1
+        assert integration.history.count() == 1
+
+    def test_a_write_that_changes_nothing_creates_no_version(self, member, integration):
+        response = api_as(member).patch(
+            url(integration), {"config": {"schedule": "daily"}}, format="json"
+        )
+
+        assert response.json()["version"] == 1
+        assert integration.history.count() == 1
+
+    def test_delete_leaves_a_readable_history(self, member, integration):
+        api = api_as(member)
+
+        assert (
+            api.delete(url(integration), HTTP_X_CHANGE_REASON="Replaced").status_code
+            == 204
+        )
+        assert api.get(url(integration)).status_code == 404
+        history = api.get(url(integration, "/history")).json()["results"]
+        assert [entry["change_type"] for entry in history] == ["deleted", "created"]
+        assert history[0]["reason"] == "Replaced"
+        assert (
+            api.get(url(integration, "/history/1")).json()["config"]["schedule"]
+            == "daily"
+        )
+
+    def test_the_history_of_a_deleted_integration_stays_hidden_from_other_teams(
+        self, member, outsider, integration
+    ):
+        api_as(member).delete(url(integration))
+
+        assert api_as(outsider).get(url(integration, "/history")).status_code == 404
+
+
+class TestOptimisticLocking:
+    def test_get_returns_the_version_and_a_strong_etag(self, member, integration):
+        response = api_as(member).get(url(integration))
+
+        assert response.json()["version"] == 1
+        assert response["ETag"] == '"v1"'
+
+    @pytest.mark.parametrize("method", ["put", "patch", "delete"])
+    def test_a_stale_if_match_answers_412_and_changes_nothing(
+        self, member, integration, method
+    ):
+        integration.description = "changed by someone else"
+        integration.save()
+        body = {
+            "client": integration.client.pk,
+            "name": "Renamed",
+            "integration_type": "odoo",
+        }
+
+        response = getattr(api_as(member), method)(
+            url(integration), body, format="json", HTTP_IF_MATCH='"v1"'
+        )
+
+        assert response.status_code == 412
+        assert response.json()["current_version"] == 2
+        integration.refresh_from_db()
+        assert (integration.name, integration.version) == ("Odoo production", 2)
+
+    def test_a_matching_if_match_is_accepted(self, member, integration):
+        response = api_as(member).patch(
+            url(integration), {"status": "active"}, format="json", HTTP_IF_MATCH='"v1"'
+        )
+
+        assert response.status_code == 200
+        assert response["ETag"] == '"v2"'
+
+    def test_a_weak_etag_never_matches(self, member, integration):
+        response = api_as(member).patch(
+            url(integration),
+            {"status": "active"},
+            format="json",
+            HTTP_IF_MATCH='W/"v1"',
+        )
+
+        assert response.status_code == 412
+
+    def test_a_stale_body_version_answers_409(self, member, integration):
+        integration.description = "changed by someone else"
+        integration.save()
+
+        response = api_as(member).patch(
+            url(integration), {"status": "active", "version": 1}, format="json"
+        )
+
+        assert response.status_code == 409
+        assert response.json()["current_version"] == 2
+        integration.refresh_from_db()
+        assert integration.status == "draft"
+
+
+class TestBadInput:
+    BAD_BODIES = [
+        ({"name": 5}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "a\x00b"}, "name"),
+        ({"name": "x" * 300}, "name"),
+        ({"status": "running"}, "status"),
+        ({"status": 1}, "status"),
+        ({"integration_type": "not a slug!"}, "integration_type"),
+        ({"config": []}, "config"),
+        ({"config": "text"}, "config"),
+        ({"config": 3}, "config"),
+        ({"config": {"auth": {"user": "a\x00b"}}}, "config.auth.user"),
+        ({"config": {"bad\x00key": 1}}, "config"),
+        ({"client": 999999}, "client"),
+        ({"client": "1"}, "client"),
+        ({"version": "1"}, "version"),
+        ({"version": 0}, "version"),
+        ({"unknown_field": 1}, "unknown_field"),
+        ({"name": "ODOO PRODUCTION"}, "name"),
+    ]
+
+    @pytest.mark.parametrize("changes, field", BAD_BODIES)
+    def test_a_bad_create_answers_400_by_field_and_changes_nothing(
+        self, member, integration, changes, field
+    ):
+        body = {
+            "client": integration.client.pk,
+            "name": "New one",
+            "integration_type": "odoo",
+            **changes,
+        }
+        before = (Integration.objects.count(), Integration.history.count())
+
+        response = api_as(member).post("/api/integrations", body, format="json")
+
+        assert response.status_code == 400, response.content
+        assert field in response.json(), response.json()
+        assert (Integration.objects.count(), Integration.history.count()) == before
+
+    @pytest.mark.parametrize("changes, field", BAD_BODIES[:-1])
+    def test_a_bad_patch_answers_400_and_changes_nothing(
+        self, member, integration, changes, field
+    ):
+        response = api_as(member).patch(url(integration), changes, format="json")
+
+        assert response.status_code in (400, 409), response.content
+        integration.refresh_from_db()
+        assert integration.version == 1
+
+    @pytest.mark.parametrize(
+        "raw, status",
+        [
+            (b"{not json", 400),
+            (b'{"name": "a", "name": "b"}', 400),
+            (b'{"config": NaN}', 400),
+            (b"\xff\xfe invalid utf-8", 400),
+            (b"[" * 100000 + b"]" * 100000, 400),
+            (b'{"description": "' + b"x" * (1024 * 1024 + 10) + b'"}', 413),
+        ],
+    )
+    def test_malformed_bodies_answer_4xx(self, member, integration, raw, status):
+        response = api_as(member).generic(
+            "PATCH", url(integration), raw, content_type="application/json"
+        )
+
+        assert response.status_code == status, response.content
+        assert "detail" in response.json()
+        integration.refresh_from_db()
+        assert integration.version == 1
+
+    def test_a_wrong_content_type_answers_415(self, member, integration):
+        response = api_as(member).generic(
+            "PATCH", url(integration), "status=active", content_type="text/plain"
+        )
+
+        assert response.status_code == 415
+
+    def test_bad_filters_answer_400(self, member, integration):
+        api = api_as(member)
+
+        assert api.get("/api/integrations?client=abc").status_code == 400
+        assert api.get("/api/integrations?status=running").status_code == 400
+
+
+class TestLists:
+    def test_filters_search_and_ordering(self, member, integration, client_record):
+        Integration(
+            client=client_record,
+            name="Zoho",
+            integration_type="zoho_books",
+            status="active",
+        ).save()
+        api = api_as(member)
+
+        def names(query):
+            return [
+                item["name"]
+                for item in api.get(f"/api/integrations?{query}").json()["results"]
+            ]
+
+        assert names("integration_type=zoho_books") == ["Zoho"]
+        assert names("status=draft") == ["Odoo production"]
+        assert names(f"client={client_record.pk}&ordering=-name") == [
+            "Zoho",
+            "Odoo production",
+        ]
+        assert names("search=adebayo") == ["Odoo production", "Zoho"]
+        assert names("search=zoh") == ["Zoho"]
+
+    def test_page_size_is_capped_at_500(self, member, integration):
+        response = api_as(member).get("/api/integrations?page_size=100000")
+
+        assert response.status_code == 200
+
+    def test_query_count_does_not_grow_with_page_size(self, member, lagos_team):
+        for number in range(3):
+            client = Client(name=f"Client {number}", team=lagos_team)
+            client.save()
+            for kind in range(40):
+                Integration(
+                    client=client, name=f"I{kind}", integration_type="odoo"
+                ).save()
+        api = api_as(member)
+
+        counts = []
+        for size in (1, 100):
+            with CaptureQueriesContext(connection) as queries:
+                assert api.get(f"/api/integrations?page_size={size}").status_code == 200
+            counts.append(len(queries))
+        assert counts[0] == counts[1]
+
+
+def test_the_schema_validates_as_openapi_3(tmp_path):
+    target = tmp_path / "schema.json"
+    call_command(
+        "spectacular", "--validate", "--format", "openapi-json", "--file", target
+    )
+
+    schema = json.loads(target.read_text())
+    assert schema["openapi"].startswith("3.")
+    assert "/api/integrations/{id}/rollback/" in schema["paths"]
+
+
+def test_schema_and_docs_are_served_without_a_cdn(member):
+    api = api_as(member)
+
+    assert api.get("/api/schema").status_code == 200
+    docs = api.get("/api/docs")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()

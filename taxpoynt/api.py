@@ -1,0 +1,224 @@
+"""What every API endpoint shares: parsing, errors, paging, team access, change records.
+
+The viewsets of both apps inherit ChangeLoggedViewSet, so the rules below hold for every
+resource: a user sees only their teams' objects, every write is recorded with the acting
+user, the reason and the request id, and a write that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from rest_framework import (
+    exceptions,
+    pagination,
+    permissions,
+    serializers,
+    status,
+    viewsets,
+)
+from rest_framework.views import exception_handler
+
+from taxpoynt.changelog import VersionConflict
+
+MAX_REASON_LENGTH = 500
+
+
+class Problem(exceptions.APIException):
+    """An error whose body carries typed extras, e.g. {"current_version": 4}."""
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.extra = extra
+
+
+class PreconditionFailed(Problem):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "precondition_failed"
+
+
+class Conflict(Problem):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def api_exception_handler(error, context):
+    """DRF's handler, plus the domain errors that have a natural HTTP answer."""
+    if isinstance(error, ProtectedError):
+        error = Conflict(
+            f"It is still used by {len(error.protected_objects)} other object(s); "
+            "delete or move them first."
+        )
+    elif isinstance(error, VersionConflict):
+        error = Conflict(
+            "Someone else changed it while you were saving; "
+            "load it again and reapply your change.",
+            current_version=error.current_version,
+        )
+    elif isinstance(error, DjangoValidationError):
+        error = exceptions.ValidationError(
+            error.message_dict if hasattr(error, "error_dict") else error.messages
+        )
+    response = exception_handler(error, context)
+    if response is not None and isinstance(error, Problem):
+        response.data.update(error.extra)
+    return response
+
+
+class Pages(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class ModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):
+    """Reads need only a login (team access narrows what is seen); writes need perms."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": [],
+        "HEAD": [],
+        "OPTIONS": [],
+    }
+
+
+def change_reason(request) -> str:
+    """The reason for a write, from the body's `reason` or the X-Change-Reason header."""
+    reason = None
+    if isinstance(request.data, dict):
+        reason = request.data.get("reason")
+    if reason is None:
+        reason = request.headers.get("X-Change-Reason", "")
+    if not isinstance(reason, str):
+        raise exceptions.ValidationError({"reason": ["Must be a string."]})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise exceptions.ValidationError(
+            {"reason": [f"Must be at most {MAX_REASON_LENGTH} characters."]}
+        )
+    if "\x00" in reason:
+        raise exceptions.ValidationError(
+            {"reason": ["Must not contain NUL characters."]}
+        )
+    return reason
+
+
+# DRF quietly turns 42 into "42" and "1" into True. API clients sending the wrong JSON
+# type have a bug; telling them is kinder than storing a guess.
+EXPECTED_JSON_TYPES = [
+    (serializers.BooleanField, (bool,), "true or false"),
+    (serializers.CharField, (str,), "a string"),
+    (serializers.IntegerField, (int,), "an integer"),
+    (serializers.PrimaryKeyRelatedField, (int,), "an integer id"),
+]
+
+
+def json_type_errors(fields, data: dict) -> dict[str, list[str]]:
+    """Fields whose JSON value has the wrong type (null is left to allow_null)."""
+    errors = {}
+    for name, value in data.items():
+        field = fields.get(name)
+        if field is None:
+            # Read-only fields are known and ignored, so a GET body can be PUT back.
+            errors[name] = [f"Unknown field; known fields are: {', '.join(fields)}."]
+            continue
+        if field.read_only or value is None:
+            continue
+        for field_class, types, expected in EXPECTED_JSON_TYPES:
+            if isinstance(field, field_class):
+                wrong = not isinstance(value, types) or (
+                    bool not in types and isinstance(value, bool)
+                )
+                if wrong:
+                    errors[name] = [f"Must be {expected}, not {type(value).__name__}."]
+                break
+    return errors
+
+
+class StrictTypes:
+    """Serializer mixin: refuse unknown fields and JSON values of the wrong type."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = json_type_errors(self.fields, data)
+            if errors:
+                raise exceptions.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class ChangeLoggedSerializer(StrictTypes, serializers.ModelSerializer):
+    """Saves through record_change(), so history names the user and the reason.
+
+    A unique name taken by a concurrent request surfaces as an IntegrityError at the
+    database; it is answered like the same error found during validation.
+    """
+
+    reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=MAX_REASON_LENGTH,
+        help_text="Why you make this change; kept in the history. "
+        "The X-Change-Reason header works too.",
+    )
+
+    def validate(self, attrs):
+        # The reason is read by the view (body or header) and passed to save().
+        attrs.pop("reason", None)
+        return attrs
+
+    def create(self, validated_data):
+        user, reason = validated_data.pop("recorded_as")
+        instance = self.Meta.model(**validated_data)
+        return self.save_recorded(instance, user, reason)
+
+    def update(self, instance, validated_data):
+        user, reason = validated_data.pop("recorded_as")
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return self.save_recorded(instance, user, reason)
+
+    def save_recorded(self, instance, user, reason):
+        try:
+            instance.record_change(user, reason).save()
+        except IntegrityError:
+            raise exceptions.ValidationError(
+                {
+                    "name": [
+                        "This name is already taken (names are compared ignoring case)."
+                    ]
+                }
+            ) from None
+        return instance
+
+
+class ChangeLoggedViewSet(viewsets.ModelViewSet):
+    """Base viewset: team-scoped querysets and recorded, all-or-nothing writes."""
+
+    permission_classes = [permissions.IsAuthenticated, ModelPermissionsOrReadOnly]
+    pagination_class = Pages
+
+    def get_queryset(self):
+        return self.queryset.visible_to(self.request.user)
+
+    @transaction.atomic
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    @transaction.atomic
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
+
+    @transaction.atomic
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        serializer.save(recorded_as=(self.request.user, change_reason(self.request)))
+
+    def perform_update(self, serializer):
+        serializer.save(recorded_as=(self.request.user, change_reason(self.request)))
+
+    def perform_destroy(self, instance):
+        instance.record_change(self.request.user, change_reason(self.request))
+        instance.delete()
