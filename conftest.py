@@ -5,6 +5,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
@@ -15,6 +16,15 @@ from integrations.models import Integration
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Made once per run, so that a live server thread and the test agree on the key.
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def encryption_keys(settings):
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from integrations.forms import IntegrationAdminForm
+from integrations import secrets
+from integrations.forms import IntegrationAdminForm, form_with_secret_fields
 from integrations.models import Integration
 from taxpoynt.admin import ChangeLoggedAdmin
 
@@ -26,3 +27,9 @@ class IntegrationAdmin(ChangeLoggedAdmin):
     readonly_fields = ["version", "last_test_status", "last_tested_at"]
     history_list_display = ["version", "change_type", "changed_fields", "request_id"]
     autocomplete_fields = ["client"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # Secrets are set on the change page, once the type (and so its secrets) is known.
+        names = secrets.secret_names(obj.integration_type) if obj else ()
+        kwargs["form"] = form_with_secret_fields(names)
+        return super().get_form(request, obj, change, **kwargs)

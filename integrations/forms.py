@@ -71,6 +71,51 @@ class IntegrationAdminForm(ChangeReasonForm):
             "config",
         ]
 
+    # Set by form_with_secret_fields() for the secrets of the integration's type.
+    secret_names: tuple[str, ...] = ()
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["config"].widget = config_widget(self.instance.config)
+        status = self.instance.secret_status() if self.instance.pk else {}
+        for name in self.secret_names:
+            state = status.get(name, {"set": False})
+            self.fields[f"secret_{name}"].help_text = (
+                f"Set (last changed {state['changed_at']:%Y-%m-%d %H:%M}). "
+                "Type a new value to replace it; leave empty to keep it."
+                if state["set"]
+                else "Not set."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        writes = {}
+        for name in self.secret_names:
+            if cleaned.get(f"clear_{name}"):
+                writes[name] = None
+            elif cleaned.get(f"secret_{name}"):
+                writes[name] = cleaned[f"secret_{name}"]
+        # Staged before the model validates, so placeholders and host changes are
+        # checked by the same rules as in the API.
+        self.instance.write_secrets(writes)
+        return cleaned
+
+
+def form_with_secret_fields(
+    secret_names: tuple[str, ...],
+) -> type[IntegrationAdminForm]:
+    """The admin form with a password input and a clear box for each secret."""
+    fields: dict[str, Any] = {"secret_names": secret_names}
+    for name in secret_names:
+        fields[f"secret_{name}"] = forms.CharField(
+            label=f"{name} (secret)",
+            required=False,
+            strip=False,
+            widget=forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "off"}
+            ),
+        )
+        fields[f"clear_{name}"] = forms.BooleanField(
+            label=f"Clear {name}", required=False
+        )
+    return type("IntegrationAdminForm", (IntegrationAdminForm,), fields)

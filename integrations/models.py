@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from clients.models import Client
+from integrations import secret_box, secrets
 from taxpoynt.changelog import BOOKKEEPING_FIELDS, ChangeLogged, HistoryEntry
 from taxpoynt.validation import attach_constraint_errors, find_nul_character
 
@@ -102,16 +104,144 @@ class Integration(ChangeLogged):
         return f"{self.client} / {self.name}"
 
     def clean(self) -> None:
+        """Check the config against its type's template, secrets included.
+
+        Done here, not with field validators: Django skips validators for "empty"
+        values, and [] or null are exactly the values to refuse.
+        """
         self.name = (self.name or "").strip()
-        # Checked here, not as a field validator: Django skips validators for "empty"
-        # values, and [] or null are exactly the values to refuse.
         problem = config_problem(self.config)
         if problem:
             path, message = problem
             raise ValidationError({"config": f"{path}: {message}"})
+
+        self.take_secrets_out_of_config()
+        stored = None if self._state.adding else self.stored_state()
+        errors = secrets.write_errors(
+            self.integration_type,
+            self.config,
+            self.secret_writes,
+            stored.config if stored else None,
+            stored.secret_names_set() if stored else set(),
+        )
+        if errors:
+            field = "integration_type" if "integration_type" in errors else "config"
+            raise ValidationError(
+                {
+                    field: [
+                        f"{path}: {'; '.join(messages)}"
+                        for path, messages in errors.items()
+                    ]
+                }
+            )
+
+    def save(self, *args, **kwargs) -> None:
+        with transaction.atomic(using=kwargs.get("using")):
+            self.take_secrets_out_of_config()
+            super().save(*args, **kwargs)
+            if not self.nothing_changed:
+                self.store_secret_writes()
+            self.secret_writes.clear()
+
+    def stored_state(self) -> Integration | None:
+        return type(self)._base_manager.filter(pk=self.pk).first()
+
+    # Secrets. Writes are staged on the instance and stored by save(), in the same
+    # transaction as the version they belong to.
+
+    @property
+    def secret_writes(self) -> dict[str, str | None]:
+        if not hasattr(self, "_secret_writes"):
+            self._secret_writes = {}
+        return self._secret_writes
+
+    @secret_writes.setter
+    def secret_writes(self, writes: dict[str, str | None]) -> None:
+        self._secret_writes = dict(writes)
+
+    def write_secrets(self, writes: dict[str, str | None]) -> None:
+        """Stage secret values (None clears one) for the next save()."""
+        self.secret_writes.update(writes)
+
+    def take_secrets_out_of_config(self) -> None:
+        """Move any secret in config into the staged writes: config never stores one."""
+        if isinstance(self.config, dict):
+            self.config, writes = secrets.split_secrets(
+                self.integration_type, self.config
+            )
+            self.write_secrets(writes)
+
+    def secret_names_set(self) -> set[str]:
+        return {secret.name for secret in self.secrets.all()}
+
+    def secret_status(self) -> dict[str, dict]:
+        """Whether each secret of the type is set, and when it last changed."""
+        stored = {secret.name: secret for secret in self.secrets.all()}
+        return {
+            name: {
+                "set": name in stored,
+                "changed_at": stored[name].changed_at if name in stored else None,
+            }
+            for name in secrets.secret_names(self.integration_type)
+        }
+
+    def changes_beside_fields(self) -> list[str]:
+        stored = {} if self.pk is None else {s.name: s for s in self.secrets.all()}
+        changed = []
+        for name, value in sorted(self.secret_writes.items()):
+            current = stored.get(name)
+            if value is None and current is None:
+                continue
+            if value is not None and current is not None and current.value() == value:
+                continue
+            changed.append(f"secrets.{name}")
+        return changed
+
+    def store_secret_writes(self) -> None:
+        now = timezone.now()
+        for name, value in self.secret_writes.items():
+            if value is None:
+                self.secrets.filter(name=name).delete()
+                continue
+            current = self.secrets.filter(name=name).first()
+            if current is not None and current.value() == value:
+                continue
+            self.secrets.update_or_create(
+                name=name,
+                defaults={"ciphertext": secret_box.encrypt(value), "changed_at": now},
+            )
+        # A list read may have prefetched the secrets; they are stale now.
+        getattr(self, "_prefetched_objects_cache", {}).pop("secrets", None)
 
     def validate_constraints(self, exclude=None) -> None:
         try:
             super().validate_constraints(exclude=exclude)
         except ValidationError as error:
             raise attach_constraint_errors(error, {"duplicate_name": "name"}) from None
+
+
+class IntegrationSecret(models.Model):
+    """One secret of an integration, encrypted. It has no history, by design."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="secrets"
+    )
+    name = models.CharField(max_length=100)
+    ciphertext = models.TextField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "name"], name="one_secret_per_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (secret of integration {self.integration_id})"
+
+    def __repr__(self) -> str:
+        return f"<IntegrationSecret {self.name} of {self.integration_id}>"
+
+    def value(self) -> str:
+        return secret_box.decrypt(self.ciphertext)

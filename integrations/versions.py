@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from clients.models import Client
+from integrations import secrets
 from integrations.models import Integration
 from taxpoynt.changelog import ChangeType, canonical_json, json_paths
 
@@ -100,6 +101,12 @@ def roll_back(integration: Integration, entry, user, reason: str) -> bool:
     target = state_of(entry)
     if not differences(state_of(integration), target):
         return False
+    moved = secrets.moved_origin_fields(
+        entry.integration_type, integration.config, target["config"]
+    )
+    if moved:
+        # The old version points elsewhere: its credentials must be entered again.
+        integration.write_secrets(dict.fromkeys(integration.secret_names_set()))
     for name, value in target.items():
         setattr(integration, "client_id" if name == "client" else name, value)
     reason = reason or f"rolled back to v{entry.version}"
@@ -108,7 +115,11 @@ def roll_back(integration: Integration, entry, user, reason: str) -> bool:
 
 
 def clone(original: Integration, name: str, client: Client, user, reason: str):
-    """Copy an integration as a draft; its history starts by naming the original."""
+    """Copy an integration as a draft; its history starts by naming the original.
+
+    Secrets are never copied: they belong to one connection, and a copy usually goes
+    to another client or another host.
+    """
     copy = Integration(
         client=client,
         name=name,

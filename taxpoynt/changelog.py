@@ -135,11 +135,12 @@ class ChangeLogged(models.Model):
                 stored = stored.first()
 
             if stored is None:
-                self._changed_fields = set_fields(self)
+                self._changed_fields = set_fields(self) + self.changes_beside_fields()
             else:
                 self.check_version(stored)
-                self._changed_fields = changed_fields(
-                    field_values(stored), field_values(self)
+                self._changed_fields = (
+                    changed_fields(field_values(stored), field_values(self))
+                    + self.changes_beside_fields()
                 )
                 if not self._changed_fields:
                     self.nothing_changed = True
@@ -183,6 +184,10 @@ class ChangeLogged(models.Model):
     @property
     def is_versioned(self) -> bool:
         return any(field.name == "version" for field in self._meta.concrete_fields)
+
+    def changes_beside_fields(self) -> list[str]:
+        """Changes this save makes outside the model's own columns (e.g. secrets)."""
+        return []
 
     def check_version(self, stored: ChangeLogged) -> None:
         if self.is_versioned and stored.version != self.version:

@@ -41,6 +41,30 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "development-only-key-never-used-when-debug-is-off"
 
+
+def field_encryption_keys() -> list[str]:
+    """Keys that encrypt stored secrets: the first encrypts, all of them decrypt.
+
+    From FIELD_ENCRYPTION_KEYS (comma-separated), else, in development only, from the
+    key file `make run` creates outside version control.
+    """
+    raw = os.environ.get("FIELD_ENCRYPTION_KEYS", "")
+    if not raw and DEBUG and DEVELOPMENT_KEYS_FILE.exists():
+        raw = DEVELOPMENT_KEYS_FILE.read_text()
+    keys = [key.strip() for key in raw.replace("\n", ",").split(",") if key.strip()]
+    if not keys and not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is not set. With DEBUG off the process will not "
+            "start without it: set it to one or more comma-separated Fernet keys, "
+            "made with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`."
+        )
+    return keys
+
+
+DEVELOPMENT_KEYS_FILE = BASE_DIR / ".local" / "field-encryption-keys"
+FIELD_ENCRYPTION_KEYS = field_encryption_keys()
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -112,7 +136,8 @@ def database_settings() -> dict:
         database["CONN_MAX_AGE"] = 0
         # Tests use a file, not Django's shared in-memory database: its table locks fail
         # at once instead of waiting, so concurrent-writer tests would test nothing.
-        database["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+        # One file per process, so that two test runs never share one.
+        database["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
     return database
 
 

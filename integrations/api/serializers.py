@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from clients.models import Client
+from integrations import providers, secrets
 from integrations.models import Integration, config_problem
 from taxpoynt.api import ChangeLoggedSerializer, Conflict, StrictTypes
 
@@ -25,6 +26,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
 class IntegrationSerializer(ChangeLoggedSerializer):
     client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.none())
     client_name = serializers.CharField(source="client.name", read_only=True)
+    secrets = serializers.SerializerMethodField(
+        help_text="For each secret of the type: whether it is set and when it changed. "
+        "Secrets are written as fields of config and never read back."
+    )
     config = serializers.JSONField(required=False)
     version = serializers.IntegerField(
         required=False,
@@ -42,6 +47,7 @@ class IntegrationSerializer(ChangeLoggedSerializer):
             "integration_type",
             "description",
             "config",
+            "secrets",
             "status",
             "version",
             "last_test_status",
@@ -64,20 +70,44 @@ class IntegrationSerializer(ChangeLoggedSerializer):
             raise serializers.ValidationError("Must not be empty.")
         return name
 
+    def get_secrets(self, integration) -> dict[str, dict]:
+        return integration.secret_status()
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         self.check_body_version(attrs.pop("version", None))
-
-        if "config" in attrs and self.partial and self.instance is not None:
-            attrs["config"] = merge_patch(self.instance.config, attrs["config"])
-        if "config" in attrs or self.instance is None:
-            problem = config_problem(attrs.get("config", {}))
-            if problem:
-                path, message = problem
-                raise serializers.ValidationError({path: [message]})
-
+        if "config" in attrs or "integration_type" in attrs or self.instance is None:
+            attrs.update(self.validated_config(attrs))
         self.check_name_is_free(attrs)
         return attrs
+
+    def validated_config(self, attrs) -> dict:
+        """The plain config to store and the secret writes, or a 400 naming JSON paths.
+
+        PATCH merges config as a JSON Merge Patch; secrets are taken out first, so that
+        a null secret means "clear it" rather than "remove the key".
+        """
+        stored = self.instance
+        kind = attrs.get("integration_type", getattr(stored, "integration_type", ""))
+        incoming = attrs.get("config", stored.config if stored else {})
+        problem = config_problem(incoming)
+        if problem:
+            path, message = problem
+            raise serializers.ValidationError({path: [message]})
+
+        plain, writes = secrets.split_secrets(kind, incoming)
+        if stored is not None and self.partial and "config" in attrs:
+            plain = merge_patch(stored.config, plain)
+        errors = secrets.write_errors(
+            kind,
+            plain,
+            writes,
+            stored.config if stored else None,
+            stored.secret_names_set() if stored else set(),
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {"config": plain, "secret_writes": writes}
 
     def check_body_version(self, version: int | None) -> None:
         if version is None or self.instance is None:
@@ -178,3 +208,20 @@ class CloneRequestSerializer(StrictTypes, serializers.Serializer):
             )
         attrs["name"] = name
         return attrs
+
+
+class IntegrationTypeSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+
+
+class IntegrationTypeDetailSerializer(IntegrationTypeSerializer):
+    schema = serializers.SerializerMethodField(
+        help_text="JSON Schema of the config; secret fields are marked writeOnly."
+    )
+    example = serializers.JSONField(help_text="A complete example config.")
+    secret_fields = serializers.ListField(child=serializers.CharField())
+
+    def get_schema(self, template) -> dict:
+        return providers.public_schema(template)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
-from integrations.api.views import IntegrationViewSet
+from integrations.api.views import IntegrationTypeViewSet, IntegrationViewSet
 
-routes = [("integrations", IntegrationViewSet, "integration")]
+routes = [
+    ("integrations", IntegrationViewSet, "integration"),
+    ("integration-types", IntegrationTypeViewSet, "integration-type"),
+]

@@ -1,27 +1,30 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from clients.models import Client
-from integrations import versions
+from integrations import providers, versions
 from integrations.api.serializers import (
     CloneRequestSerializer,
     DiffSerializer,
     HistoryEntrySerializer,
     IntegrationSerializer,
+    IntegrationTypeDetailSerializer,
+    IntegrationTypeSerializer,
     RollbackRequestSerializer,
     VersionStateSerializer,
 )
-from integrations.models import Integration
+from integrations.models import Integration, IntegrationSecret
 from taxpoynt.api import (
     ChangeLoggedViewSet,
     Conflict,
@@ -72,7 +75,16 @@ class IntegrationViewSet(ChangeLoggedViewSet):
     ordering = ["client__name", "name"]
 
     def get_queryset(self):
-        return super().get_queryset().select_related("client")
+        # Secret rows are read for their names and dates only, never their ciphertext.
+        secret_status = IntegrationSecret.objects.only(
+            "id", "integration_id", "name", "changed_at"
+        )
+        return (
+            super()
+            .get_queryset()
+            .select_related("client")
+            .prefetch_related(Prefetch("secrets", queryset=secret_status))
+        )
 
     def get_object(self):
         # One load per request: the If-Match check and the save must see the same row.
@@ -254,3 +266,25 @@ class IntegrationViewSet(ChangeLoggedViewSet):
         if entries is None:
             raise Http404
         return entries
+
+
+class IntegrationTypeViewSet(viewsets.ViewSet):
+    """The integration templates: which systems can be connected, and their config."""
+
+    lookup_field = "slug"
+    lookup_value_regex = "[a-z0-9_]+"
+
+    @extend_schema(responses=IntegrationTypeSerializer(many=True))
+    def list(self, request):
+        templates = list(providers.TEMPLATES.values())
+        return Response(IntegrationTypeSerializer(templates, many=True).data)
+
+    @extend_schema(responses=IntegrationTypeDetailSerializer)
+    def retrieve(self, request, slug=None):
+        template = providers.get_template(slug)
+        if template is None:
+            raise exceptions.NotFound(
+                f"No integration type {slug!r}; known types: "
+                f"{', '.join(providers.TEMPLATES)}."
+            )
+        return Response(IntegrationTypeDetailSerializer(template).data)

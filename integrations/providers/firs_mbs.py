@@ -12,10 +12,6 @@ from integrations.providers.common import (
     url,
 )
 
-# The sandbox address published in the FIRS MBS integration guide; FIRS has published
-# no production address, so production configs must name theirs in api_url.
-DEFAULT_API_URLS = {"sandbox": "https://eivc-k6z6d.ondigitalocean.app"}
-
 SCHEMA = config_schema(
     "FIRS MBS",
     {
@@ -24,9 +20,9 @@ SCHEMA = config_schema(
         ),
         "api_url": url(
             "Gateway URL",
-            "Base URL of the gateway. Leave empty in sandbox to use "
-            f"{DEFAULT_API_URLS['sandbox']}; required in production, where it is "
-            "the address FIRS gave the client.",
+            "Base URL of the gateway for the chosen environment, as given by FIRS "
+            "or the access point provider. It is never guessed: credentials go only "
+            "to the address written here.",
             ["https://sandbox.einvoice.example"],
         ),
         "api_key": secret("API key", "API key issued by FIRS to the access point."),
@@ -53,14 +49,7 @@ SCHEMA = config_schema(
             maxLength=13,
         ),
     },
-    ["environment", "business_id", "service_id", "tin"],
-    condition={
-        "if": {
-            "properties": {"environment": {"const": "production"}},
-            "required": ["environment"],
-        },
-        "then": {"required": ["api_url"]},
-    },
+    ["environment", "api_url", "business_id", "service_id", "tin"],
 )
 
 TEMPLATE = Template(

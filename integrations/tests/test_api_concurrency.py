@@ -76,7 +76,12 @@ def test_two_creates_with_the_same_name_one_wins(member, client_record):
     def creator(name):
         return lambda: api_as(member).post(
             "/api/integrations",
-            {"client": client_record.pk, "name": name, "integration_type": "odoo"},
+            {
+                "client": client_record.pk,
+                "name": name,
+                "integration_type": "generic_rest",
+                "config": {"api_url": "http://127.0.0.1:9/api", "auth_method": "none"},
+            },
             format="json",
         )
 

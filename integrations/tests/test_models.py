@@ -98,7 +98,10 @@ def test_names_are_unique_per_client_ignoring_case(integration):
 def test_the_same_name_is_fine_for_another_client(integration):
     other = Client.objects.create(name="Kano Textiles Plc")
     Integration(
-        client=other, name="Odoo production", integration_type="odoo"
+        client=other,
+        name="Odoo production",
+        integration_type="generic_rest",
+        config=integration.config,
     ).full_clean()
 
 

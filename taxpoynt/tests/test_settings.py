@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -36,11 +37,27 @@ def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
     assert "started" not in result.stdout
 
 
-def test_it_starts_with_secret_key_when_debug_is_off():
-    result = run_django("print('started')", DEBUG="0", SECRET_KEY="a" * 50)
+PRODUCTION_KEY = Fernet.generate_key().decode()
+
+
+def test_it_starts_with_secret_key_and_encryption_keys_when_debug_is_off():
+    result = run_django(
+        "print('started')",
+        DEBUG="0",
+        SECRET_KEY="a" * 50,
+        FIELD_ENCRYPTION_KEYS=PRODUCTION_KEY,
+    )
 
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+def test_it_refuses_to_start_without_encryption_keys_when_debug_is_off():
+    result = run_django("print('started')", DEBUG="0", SECRET_KEY="a" * 50)
+
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS is not set" in result.stderr
+    assert PRODUCTION_KEY not in result.stderr
 
 
 def test_it_starts_with_a_development_key_when_debug_is_on():

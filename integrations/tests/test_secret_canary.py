@@ -1,0 +1,111 @@
+"""A canary secret goes through a whole life cycle and must surface nowhere.
+
+It is written, replaced, rolled back over, cloned and looked at through the API, the
+admin and the history; then every response body and header, every log line and every
+database column except the ciphertext is searched for it and for its ciphertext.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.apps import apps
+
+from conftest import api_as
+from integrations.models import Integration, IntegrationSecret
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "canary-7f3a9c-never-show-me"
+SECOND_CANARY = "canary-b81d44-never-show-me-either"
+
+
+def response_text(response) -> str:
+    headers = "\n".join(f"{name}: {value}" for name, value in response.items())
+    body = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    )
+    return headers + "\n" + body.decode("utf-8", "replace")
+
+
+def database_text(excluding: tuple = ()) -> str:
+    """Every value of every row of every table, as text, except the named columns."""
+    chunks = []
+    for model in apps.get_models(include_auto_created=True):
+        names = [
+            field.attname
+            for field in model._meta.concrete_fields
+            if (model, field.name) not in excluding
+        ]
+        for row in model._base_manager.values_list(*names):
+            chunks.append(repr(row))
+    return "\n".join(chunks)
+
+
+def test_the_canary_appears_nowhere(member, staff, client_record, caplog):
+    caplog.set_level(logging.DEBUG)
+    api = api_as(member)
+    seen = []
+
+    created = api.post(
+        "/api/integrations",
+        {
+            "client": client_record.pk,
+            "name": "Canary ERP",
+            "integration_type": "generic_rest",
+            "config": {
+                "api_url": "http://127.0.0.1:9/api",
+                "auth_method": "api_key",
+                "api_key": CANARY,
+            },
+        },
+        format="json",
+    )
+    seen.append(created)
+    pk = created.json()["id"]
+    base = f"/api/integrations/{pk}"
+
+    seen.append(api.patch(base, {"config": {"health_path": "/up"}}, format="json"))
+    seen.append(api.patch(base, {"config": {"api_key": SECOND_CANARY}}, format="json"))
+    seen.append(api.post(f"{base}/rollback", {"version": 1}, format="json"))
+    seen.append(api.patch(base, {"config": {"api_key": "********"}}, format="json"))
+    seen.append(
+        api.patch(base, {"config": {"api_url": "http://127.0.0.2:9/"}}, format="json")
+    )
+    seen.append(api.post(f"{base}/clone", {"name": "Canary copy"}, format="json"))
+    for path in [
+        base,
+        "/api/integrations",
+        f"{base}/history",
+        f"{base}/history/1",
+        f"{base}/history/3",
+        f"{base}/diff?from=1&to=4",
+        "/api/integration-types/generic_rest",
+        "/api/schema",
+    ]:
+        seen.append(api.get(path))
+
+    admin = api_as()
+    admin.force_login(staff)
+    for path in [
+        "/admin/integrations/integration/",
+        f"/admin/integrations/integration/{pk}/change/",
+        f"/admin/integrations/integration/{pk}/history/",
+        f"/admin/clients/client/{client_record.pk}/change/",
+    ]:
+        seen.append(admin.get(path))
+    history_id = Integration.history.filter(id=pk).first().history_id
+    seen.append(
+        admin.get(f"/admin/integrations/integration/{pk}/history/{history_id}/")
+    )
+
+    ciphertexts = list(IntegrationSecret.objects.values_list("ciphertext", flat=True))
+    assert ciphertexts, "the canary should be stored"
+    everything = "\n".join(response_text(response) for response in seen)
+    everything += "\n" + caplog.text
+    everything += "\n" + database_text(excluding=((IntegrationSecret, "ciphertext"),))
+
+    for secret in (CANARY, SECOND_CANARY, *ciphertexts):
+        assert secret not in everything
+    assert all(response.status_code < 500 for response in seen)
