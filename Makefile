@@ -17,7 +17,13 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
-migrate: install
+# A development key for stored secrets, outside version control. Production sets
+# FIELD_ENCRYPTION_KEYS instead, and refuses to start without it.
+$(KEYS_FILE): | $(BIN)/.installed
+	mkdir -p $(dir $@)
+	umask 077 && $(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $@
+
+migrate: install $(KEYS_FILE)
 	$(BIN)/python manage.py migrate --noinput
 
 seed: migrate

@@ -7,6 +7,8 @@ from django.core.validators import validate_slug
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 from simple_history.models import HistoricalRecords
 
 from clients.models import Client
@@ -185,6 +187,7 @@ class Integration(ChangeLogged):
             for name in secrets.secret_names(self.integration_type)
         }
 
+    @method_decorator(sensitive_variables())
     def changes_beside_fields(self) -> list[str]:
         stored = {} if self.pk is None else {s.name: s for s in self.secrets.all()}
         changed = []
@@ -197,6 +200,7 @@ class Integration(ChangeLogged):
             changed.append(f"secrets.{name}")
         return changed
 
+    @method_decorator(sensitive_variables())
     def store_secret_writes(self) -> None:
         now = timezone.now()
         for name, value in self.secret_writes.items():
@@ -243,5 +247,6 @@ class IntegrationSecret(models.Model):
     def __repr__(self) -> str:
         return f"<IntegrationSecret {self.name} of {self.integration_id}>"
 
+    @method_decorator(sensitive_variables())
     def value(self) -> str:
         return secret_box.decrypt(self.ciphertext)

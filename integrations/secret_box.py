@@ -11,16 +11,19 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 
 class UnreadableSecret(InvalidToken):
     """A token that none of the configured keys can decrypt, or that is no token."""
 
 
+@sensitive_variables()
 def encrypt(value: str) -> str:
     return _box().encrypt(value.encode()).decode("ascii")
 
 
+@sensitive_variables()
 def decrypt(token: str) -> str:
     try:
         return _box().decrypt(token.encode()).decode()

@@ -12,6 +12,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.views.decorators.debug import sensitive_variables
+
 from integrations.providers import TEMPLATES, config_errors, get_template
 
 # What a form or a copied API response shows in place of a secret. Storing one would
@@ -42,6 +44,7 @@ def is_secret_name(integration_type: str, key: str) -> bool:
     return bool(SECRET_NAME.search(key))
 
 
+@sensitive_variables()
 def split_secrets(
     integration_type: str, config: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str | None]]:
@@ -77,6 +80,7 @@ def moved_origin_fields(
     ]
 
 
+@sensitive_variables()
 def write_errors(
     integration_type: str,
     plain_config: Any,

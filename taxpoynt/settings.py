@@ -170,6 +170,8 @@ STORAGES = {
     },
 }
 
+DEFAULT_EXCEPTION_REPORTER_FILTER = "taxpoynt.error_reports.SecretHidingFilter"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

@@ -109,3 +109,23 @@ def test_the_canary_appears_nowhere(member, staff, client_record, caplog):
     for secret in (CANARY, SECOND_CANARY, *ciphertexts):
         assert secret not in everything
     assert all(response.status_code < 500 for response in seen)
+
+
+def test_error_reports_hide_secrets_in_local_variables(rf):
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    from integrations import secrets
+
+    def failing_write(config):
+        plain, writes = secrets.split_secrets("odoo", config)
+        raise RuntimeError("boom")
+
+    try:
+        failing_write({"api_url": "https://erp.example", "api_key": CANARY})
+    except RuntimeError:
+        report = ExceptionReporter(rf.get("/"), *sys.exc_info()).get_traceback_html()
+
+    assert "boom" in report
+    assert CANARY not in report

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from clients.models import Client
 from integrations.models import Integration
+from integrations.secrets import secret_names
 
 TEAMS = {"Lagos integrators": ["ada", "chinedu"], "Abuja integrators": ["bola"]}
 
@@ -160,6 +161,10 @@ class Command(BaseCommand):
                 integration_type=kind,
                 description=description,
                 config=config,
+            )
+            # Demo credentials: obviously fake, encrypted like real ones.
+            integration.write_secrets(
+                dict.fromkeys(secret_names(kind)[:1], "demo-value-not-a-real-secret")
             )
             integration.record_change(users["ada"], "Created by the demo data").save()
             for username, reason, fields in changes:
