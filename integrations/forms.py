@@ -25,11 +25,11 @@ def schema_describing(value: Any) -> dict:
     """
     if isinstance(value, bool):
         return {"type": "boolean"}
-    if isinstance(value, int):
+    if isinstance(value, int) and abs(value) <= LARGEST_EXACT_INTEGER:
         return {"type": "integer"}
     # The browser writes 2.0 back as 2, which would store an integer in place of the
     # float; non-finite numbers are not JSON at all.
-    if isinstance(value, float):
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
         return {"type": "number"}
     if isinstance(value, str):
         return {"type": "string"}
