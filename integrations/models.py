@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import models, transaction
@@ -12,7 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from simple_history.models import HistoricalRecords
 
 from clients.models import Client
-from integrations import secret_box, secrets
+from integrations import schedules, secret_box, secrets
 from taxpoynt.changelog import BOOKKEEPING_FIELDS, ChangeLogged, HistoryEntry
 from taxpoynt.validation import attach_constraint_errors, find_nul_character
 
@@ -117,7 +118,7 @@ class Integration(ChangeLogged):
             path, message = problem
             raise ValidationError({"config": f"{path}: {message}"})
 
-        self.take_secrets_out_of_config()
+        self.prepare_config()
         stored = None if self._state.adding else self.stored_state()
         errors = secrets.write_errors(
             self.integration_type,
@@ -139,7 +140,7 @@ class Integration(ChangeLogged):
 
     def save(self, *args, **kwargs) -> None:
         with transaction.atomic(using=kwargs.get("using")):
-            self.take_secrets_out_of_config()
+            self.prepare_config()
             super().save(*args, **kwargs)
             if not self.nothing_changed:
                 self.store_secret_writes()
@@ -165,12 +166,14 @@ class Integration(ChangeLogged):
         """Stage secret values (None clears one) for the next save()."""
         self.secret_writes.update(writes)
 
-    def take_secrets_out_of_config(self) -> None:
-        """Move any secret in config into the staged writes: config never stores one."""
+    def prepare_config(self) -> None:
+        """Tidy the schedule, and move any secret into the staged writes.
+
+        Config never stores a secret, whichever path wrote it.
+        """
         if isinstance(self.config, dict):
-            self.config, writes = secrets.split_secrets(
-                self.integration_type, self.config
-            )
+            config = schedules.tidied(self.config)
+            self.config, writes = secrets.split_secrets(self.integration_type, config)
             self.write_secrets(writes)
 
     def secret_names_set(self) -> set[str]:
@@ -186,6 +189,25 @@ class Integration(ChangeLogged):
             }
             for name in secrets.secret_names(self.integration_type)
         }
+
+    @method_decorator(sensitive_variables())
+    def secret_values(self) -> dict[str, str]:
+        """The decrypted secrets, for the connection test only. Never log them."""
+        return {secret.name: secret.value() for secret in self.secrets.all()}
+
+    @method_decorator(sensitive_variables())
+    def store_rotated_secret(self, name: str, value: str) -> None:
+        """Keep a secret the system itself replaced (a rotated OAuth refresh token).
+
+        Not a change of the integration: no version, no history, like a test result.
+        """
+        self.secrets.update_or_create(
+            name=name,
+            defaults={
+                "ciphertext": secret_box.encrypt(value),
+                "changed_at": timezone.now(),
+            },
+        )
 
     @method_decorator(sensitive_variables())
     def changes_beside_fields(self) -> list[str]:
@@ -250,3 +272,34 @@ class IntegrationSecret(models.Model):
     @method_decorator(sensitive_variables())
     def value(self) -> str:
         return secret_box.decrypt(self.ciphertext)
+
+
+class ConnectionTest(models.Model):
+    """The result of one connection test. Results are readings, not changes."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="connection_tests"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    tested_at = models.DateTimeField()
+    status = models.CharField(max_length=30)
+    message = models.TextField()
+    hint = models.TextField(blank=True)
+    stages = models.JSONField(default=list)
+    target = models.JSONField(default=dict)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-tested_at", "-id"]
+        indexes = [models.Index(fields=["integration", "-tested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.tested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

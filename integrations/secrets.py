@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.views.decorators.debug import sensitive_variables
 
 from integrations.providers import TEMPLATES, config_errors, get_template
+from integrations.schedules import schedule_errors
 
 # What a form or a copied API response shows in place of a secret. Storing one would
 # silently replace a working credential with asterisks.
@@ -107,6 +108,9 @@ def write_errors(
 
     sent = {name: value for name, value in writes.items() if isinstance(value, str)}
     errors.update(config_errors(integration_type, {**plain_config, **sent}))
+    for path, messages in schedule_errors(plain_config).items():
+        # The schedule parser's sentence says more than the schema's "must be a string".
+        errors[path] = messages
     if errors or stored_config is None:
         return errors
 

@@ -203,6 +203,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Outbound requests (connection tests, discovery). See integrations/outbound.py.
+OUTBOUND_CONNECT_TIMEOUT = float(os.environ.get("OUTBOUND_CONNECT_TIMEOUT", "5"))
+OUTBOUND_TOTAL_TIMEOUT = float(os.environ.get("OUTBOUND_TOTAL_TIMEOUT", "15"))
+OUTBOUND_MAX_BODY_BYTES = 1024 * 1024
+OUTBOUND_MAX_REDIRECTS = 3
+# Networks that may be reached although they are private, e.g. an on-premise ERP.
+INTEGRATION_ALLOWED_NETWORKS = env_list("INTEGRATION_ALLOWED_NETWORKS", "")
+# Refuse everything but loopback, before any DNS lookup (used while fuzzing the API).
+OUTBOUND_LOOPBACK_ONLY = env_bool("OUTBOUND_LOOPBACK_ONLY", "0")
+
+CONNECTION_TEST_CONCURRENCY = int(os.environ.get("CONNECTION_TEST_CONCURRENCY", "16"))
+CONNECTION_TEST_RATE = os.environ.get("CONNECTION_TEST_RATE", "30/min")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

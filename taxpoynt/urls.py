@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from clients.api.urls import routes as client_routes
+from integrations.api.schedule_views import SchedulePreviewView
 from integrations.api.urls import routes as integration_routes
 from taxpoynt.health import healthz
 
@@ -26,6 +27,11 @@ urlpatterns = [
         r"^api/docs/?$",
         SpectacularSwaggerView.as_view(url_name="api-schema"),
         name="api-docs",
+    ),
+    re_path(
+        r"^api/schedule-preview/?$",
+        SchedulePreviewView.as_view(),
+        name="schedule-preview",
     ),
     path("api/", include(router.urls)),
 ]

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from clients.models import Client
-from integrations import providers, secrets
-from integrations.models import Integration, config_problem
+from integrations import connection_tests, providers, schedules, secrets
+from integrations.models import ConnectionTest, Integration, config_problem
 from taxpoynt.api import ChangeLoggedSerializer, Conflict, StrictTypes
 
 
@@ -26,6 +27,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
 class IntegrationSerializer(ChangeLoggedSerializer):
     client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.none())
     client_name = serializers.CharField(source="client.name", read_only=True)
+    next_runs = serializers.SerializerMethodField(
+        help_text="The next 5 runs of the schedule, ISO 8601 in its own time zone."
+    )
     secrets = serializers.SerializerMethodField(
         help_text="For each secret of the type: whether it is set and when it changed. "
         "Secrets are written as fields of config and never read back."
@@ -48,6 +52,7 @@ class IntegrationSerializer(ChangeLoggedSerializer):
             "description",
             "config",
             "secrets",
+            "next_runs",
             "status",
             "version",
             "last_test_status",
@@ -73,6 +78,18 @@ class IntegrationSerializer(ChangeLoggedSerializer):
     def get_secrets(self, integration) -> dict[str, dict]:
         return integration.secret_status()
 
+    def get_next_runs(self, integration) -> list[str]:
+        config = integration.config if isinstance(integration.config, dict) else {}
+        try:
+            runs = schedules.next_runs(
+                config.get("schedule", schedules.DEFAULT_SCHEDULE),
+                config.get("timezone", schedules.DEFAULT_TIME_ZONE),
+                timezone.now(),
+            )
+        except schedules.ScheduleError:
+            return []  # a legacy row with a schedule from before validation
+        return [run.isoformat() for run in runs]
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         self.check_body_version(attrs.pop("version", None))
@@ -95,7 +112,7 @@ class IntegrationSerializer(ChangeLoggedSerializer):
             path, message = problem
             raise serializers.ValidationError({path: [message]})
 
-        plain, writes = secrets.split_secrets(kind, incoming)
+        plain, writes = secrets.split_secrets(kind, schedules.tidied(incoming))
         if stored is not None and self.partial and "config" in attrs:
             plain = merge_patch(stored.config, plain)
         errors = secrets.write_errors(
@@ -225,3 +242,79 @@ class IntegrationTypeDetailSerializer(IntegrationTypeSerializer):
 
     def get_schema(self, template) -> dict:
         return providers.public_schema(template)
+
+
+class StageSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=connection_tests.STAGE_ORDER)
+    ok = serializers.BooleanField()
+    duration_ms = serializers.FloatField()
+    detail = serializers.CharField(allow_blank=True)
+
+
+class TestResultSerializer(serializers.Serializer):
+    """The outcome of a connection test (documentation of the response shape)."""
+
+    ok = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=connection_tests.STATUSES)
+    message = serializers.CharField()
+    hint = serializers.CharField(allow_null=True)
+    stages = StageSerializer(many=True)
+    target = serializers.DictField(help_text="scheme, host and port only")
+    http_status = serializers.IntegerField(allow_null=True)
+    latency_ms = serializers.FloatField(allow_null=True)
+    tested_at = serializers.DateTimeField()
+    details = serializers.DictField(
+        help_text="What the system answered: company, version"
+    )
+
+
+class BulkTestResultSerializer(TestResultSerializer):
+    integration = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class StoredTestSerializer(serializers.ModelSerializer):
+    ok = serializers.BooleanField(read_only=True)
+    user = serializers.CharField(source="user.username", default=None, read_only=True)
+
+    class Meta:
+        model = ConnectionTest
+        fields = [
+            "id",
+            "ok",
+            "status",
+            "message",
+            "hint",
+            "stages",
+            "target",
+            "http_status",
+            "latency_ms",
+            "tested_at",
+            "details",
+            "user",
+        ]
+
+
+class DraftTestRequestSerializer(StrictTypes, serializers.Serializer):
+    config = serializers.JSONField(help_text="The draft config, secrets included.")
+    integration = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="An integration whose stored secrets fill in the ones left out, "
+        "while the target host is unchanged.",
+    )
+
+    def validate_config(self, config):
+        problem = config_problem(config)
+        if problem:
+            raise serializers.ValidationError(problem[1])
+        return config
+
+
+class BulkTestRequestSerializer(StrictTypes, serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=1000,
+        help_text="Integrations to test; without ids, the list's filters choose them.",
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import Http404
@@ -11,17 +12,23 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from clients.models import Client
-from integrations import providers, versions
+from integrations import connection_tests, providers, versions
 from integrations.api.serializers import (
+    BulkTestRequestSerializer,
+    BulkTestResultSerializer,
     CloneRequestSerializer,
     DiffSerializer,
+    DraftTestRequestSerializer,
     HistoryEntrySerializer,
     IntegrationSerializer,
     IntegrationTypeDetailSerializer,
     IntegrationTypeSerializer,
     RollbackRequestSerializer,
+    StoredTestSerializer,
+    TestResultSerializer,
     VersionStateSerializer,
 )
 from integrations.models import Integration, IntegrationSecret
@@ -32,6 +39,35 @@ from taxpoynt.api import (
     change_reason,
 )
 from taxpoynt.changelog import VersionConflict
+
+
+class ConnectionTestThrottle(UserRateThrottle):
+    """Connection tests per user and minute (CONNECTION_TEST_RATE); a bulk test counts once.
+
+    The counts live in Django's cache: with the default in-process cache each worker
+    process counts on its own. Configure a shared cache (CACHES) when several run.
+    """
+
+    scope = "connection_tests"
+
+    def get_rate(self) -> str:
+        return getattr(settings, "CONNECTION_TEST_RATE", "30/min")
+
+
+class CanTestConnections(IsAuthenticated):
+    message = "You may not test connections (permission integrations.test_integration)."
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and request.user.has_perm(
+            "integrations.test_integration"
+        )
+
+
+TEST_ACTION = {
+    "methods": ["post"],
+    "permission_classes": [CanTestConnections],
+    "throttle_classes": [ConnectionTestThrottle],
+}
 
 
 class IntegrationFilters(filters.FilterSet):
@@ -259,6 +295,56 @@ class IntegrationViewSet(ChangeLoggedViewSet):
         self.loaded_object = copy
         return Response(self.get_serializer(copy).data, status=201)
 
+    @extend_schema(
+        request=None,
+        responses=TestResultSerializer,
+        summary="Test the connection with the stored config and secrets",
+    )
+    @action(detail=True, url_path="test", **TEST_ACTION)
+    def test_connection(self, request, pk=None):
+        integration = self.get_object()
+        return Response(connection_tests.test_integration(integration, request.user))
+
+    @extend_schema(
+        responses=StoredTestSerializer(many=True),
+        summary="Past connection tests, newest first",
+    )
+    @action(detail=True, methods=["get"], url_path="tests")
+    def past_tests(self, request, pk=None):
+        integration = self.get_object()
+        results = integration.connection_tests.select_related("user")
+        page = self.paginate_queryset(results)
+        return self.get_paginated_response(StoredTestSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=BulkTestRequestSerializer,
+        responses=BulkTestResultSerializer(many=True),
+        summary="Test many integrations at once (by ids, or by the list's filters)",
+    )
+    @action(detail=False, url_path="test", **TEST_ACTION)
+    def test_many(self, request):
+        body = BulkTestRequestSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        chosen = self.filter_queryset(self.get_queryset())
+        if "ids" in body.validated_data:
+            ids = body.validated_data["ids"]
+            chosen = chosen.filter(pk__in=ids)
+            missing = sorted(set(ids) - set(chosen.values_list("pk", flat=True)))
+            if missing:
+                raise exceptions.ValidationError(
+                    {"ids": [f"No integration with id {missing[0]} that you may see."]}
+                )
+        limit = getattr(settings, "CONNECTION_TEST_BULK_LIMIT", 1000)
+        if chosen.count() > limit:
+            raise exceptions.ValidationError(
+                {
+                    "ids": [
+                        f"At most {limit} integrations per request; narrow the filters."
+                    ]
+                }
+            )
+        return Response(connection_tests.test_many(chosen, request.user))
+
     def history_or_404(self):
         if not self.kwargs["pk"].isdigit():
             raise Http404
@@ -281,10 +367,39 @@ class IntegrationTypeViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=IntegrationTypeDetailSerializer)
     def retrieve(self, request, slug=None):
-        template = providers.get_template(slug)
-        if template is None:
-            raise exceptions.NotFound(
-                f"No integration type {slug!r}; known types: "
-                f"{', '.join(providers.TEMPLATES)}."
+        return Response(IntegrationTypeDetailSerializer(template_or_404(slug)).data)
+
+    @extend_schema(
+        request=DraftTestRequestSerializer,
+        responses=TestResultSerializer,
+        summary="Test an unsaved draft config before saving it",
+    )
+    @action(detail=True, url_path="test", **TEST_ACTION)
+    def test_draft(self, request, slug=None):
+        template = template_or_404(slug)
+        body = DraftTestRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        based_on = None
+        if "integration" in body.validated_data:
+            based_on = (
+                Integration.objects.visible_to(request.user)
+                .filter(pk=body.validated_data["integration"])
+                .first()
             )
-        return Response(IntegrationTypeDetailSerializer(template).data)
+            if based_on is None:
+                raise exceptions.ValidationError(
+                    {"integration": ["No integration with this id that you may see."]}
+                )
+        result = connection_tests.test_draft(
+            template.slug, body.validated_data["config"], request.user, based_on
+        )
+        return Response(result)
+
+
+def template_or_404(slug: str):
+    template = providers.get_template(slug)
+    if template is None:
+        raise exceptions.NotFound(
+            f"No integration type {slug!r}; known types: {', '.join(providers.TEMPLATES)}."
+        )
+    return template

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
+from integrations import schedules
 from integrations.providers import (
     dynamics_365_business_central,
     firs_mbs,
@@ -203,7 +204,12 @@ def _is_http_url(value: Any) -> bool:
 
 @FORMAT_CHECKER.checks(TIME_ZONE_FORMAT)
 def _is_time_zone(value: Any) -> bool:
-    return not isinstance(value, str) or value in _time_zones()
+    # One definition of a valid time zone, shared with the scheduler.
+    try:
+        schedules.parse_timezone(value)
+    except schedules.ScheduleError:
+        return not isinstance(value, str)
+    return True
 
 
 @cache

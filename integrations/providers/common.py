@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -37,6 +38,12 @@ class Template:
     example: dict[str, Any]
     # Config keys whose URL scheme, host and port are where requests go.
     origin_fields: tuple[str, ...] = ()
+    # The connection test: probe(check) -> Outcome (see integrations.connection_tests).
+    probe: Callable[..., Any] | None = None
+    # What to do, per failed status, in this system's terms.
+    hints: dict[str, str] = field(default_factory=dict)
+    # The endpoints the probe and the product use, shown without discovery.
+    endpoints: tuple[str, ...] = ()
 
 
 def url(title: str, description: str, examples: list[str]) -> dict[str, Any]:

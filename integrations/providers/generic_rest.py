@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
+from integrations.probing import (
+    Check,
+    Outcome,
+    ProbeFailed,
+    describe_body,
+    http_failure,
+)
 from integrations.providers.common import (
     ABSOLUTE_PATH,
     HEADER_NAME,
@@ -79,6 +88,56 @@ SCHEMA = config_schema(
     },
 )
 
+HINTS = {
+    "auth_failed": "The API rejected the credentials. Check the authentication method "
+    "and enter the key, token or password again.",
+    "forbidden": "The credentials are accepted but may not read the health path. Grant "
+    "read access, or choose a health path they may read.",
+    "not_found": "The health path does not exist on this API. Set health_path to a path "
+    "that answers GET, such as /health or /status.",
+}
+
+
+def credentials(check: Check) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """Headers and basic auth for the chosen method; unused secrets are never sent."""
+    method = check.config.get("auth_method", "none")
+    if method == "api_key":
+        header = check.config.get("api_key_header") or "X-API-Key"
+        return {header: check.secret("api_key")}, None
+    if method == "bearer":
+        return {"Authorization": f"Bearer {check.secret('bearer_token')}"}, None
+    if method == "basic":
+        return {}, (check.config.get("username", ""), check.secret("password"))
+    return {}, None
+
+
+def probe(check: Check) -> Outcome:
+    base = check.config["api_url"].rstrip("/") + "/"
+    health_url = urljoin(base, check.config.get("health_path", "/").lstrip("/"))
+    headers, auth = credentials(check)
+    headers["Accept"] = "application/json, text/plain;q=0.9"
+
+    with check.stage("auth"):
+        response = check.client.get(health_url, headers=headers, auth=auth)
+        if response.status_code in (401, 403):
+            raise ProbeFailed(http_failure(response, "The API"))
+    with check.stage("verify"):
+        failure = http_failure(response, "The API", expect_json=False)
+        if failure is None and "html" in response.content_type:
+            failure = Outcome(
+                "unexpected_response",
+                f"The health path answered with {describe_body(response)}, not the API.",
+                http_status=response.status_code,
+            )
+        if failure:
+            raise ProbeFailed(failure)
+    return Outcome(
+        "ok",
+        f"The API answered HTTP {response.status_code} at {check.config.get('health_path', '/')}.",
+        http_status=response.status_code,
+    )
+
+
 TEMPLATE = Template(
     slug="generic_rest",
     name="Generic REST API",
@@ -97,4 +156,7 @@ TEMPLATE = Template(
         "timezone": "Africa/Lagos",
     },
     origin_fields=("api_url",),
+    probe=probe,
+    hints=HINTS,
+    endpoints=("GET {api_url}{health_path}",),
 )

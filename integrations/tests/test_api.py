@@ -395,3 +395,38 @@ def test_schema_and_docs_are_served_without_a_cdn(member):
     docs = api.get("/api/docs")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+class TestSchedules:
+    def test_each_integration_carries_its_next_five_runs(self, member, integration):
+        body = api_as(member).get(url(integration)).json()
+
+        assert len(body["next_runs"]) == 5
+        assert all(run.endswith("+01:00") for run in body["next_runs"])
+
+    def test_an_unknown_timezone_answers_400_with_a_suggestion(self, member, integration):
+        response = api_as(member).patch(
+            url(integration), {"config": {"timezone": "africa/lagos"}}, format="json"
+        )
+
+        assert response.status_code == 400
+        assert "Africa/Lagos" in response.json()["config.timezone"][0]
+
+    @pytest.mark.parametrize("schedule", ["", "every tuesday", "61 * * * *", 5])
+    def test_a_bad_schedule_answers_400(self, member, integration, schedule):
+        response = api_as(member).patch(
+            url(integration), {"config": {"schedule": schedule}}, format="json"
+        )
+
+        assert response.status_code == 400
+        assert "config.schedule" in response.json()
+
+    def test_spaces_around_the_timezone_are_trimmed(self, member, integration):
+        response = api_as(member).patch(
+            url(integration),
+            {"config": {"timezone": " US/Eastern ", "schedule": "30 2 * * *"}},
+            format="json",
+        )
+
+        assert response.status_code == 200, response.json()
+        assert response.json()["config"]["timezone"] == "US/Eastern"

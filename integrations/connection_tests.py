@@ -1,0 +1,253 @@
+"""Connection tests: run an integration type's probe and explain the outcome.
+
+A probe speaks the system's real protocol with read-only calls. It returns an Outcome or
+raises ProbeFailed; network failures surface as OutboundError from the outbound client.
+Either way the result says which stage failed, why, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from integrations import providers, secrets
+from integrations.outbound import OutboundClient, OutboundError, Stage
+from integrations.probing import Check, Outcome, ProbeFailed, elapsed_ms
+
+STATUSES = [
+    "ok",
+    "invalid_config",
+    "blocked_address",
+    "dns_error",
+    "connection_refused",
+    "timeout",
+    "tls_error",
+    "auth_failed",
+    "forbidden",
+    "not_found",
+    "rate_limited",
+    "server_error",
+    "unexpected_response",
+    "verification_failed",
+]
+
+STAGE_ORDER = ["url", "dns", "connect", "tls", "http", "auth", "verify"]
+
+# What to do, when the system's probe has nothing more specific to say.
+GENERAL_HINTS = {
+    "invalid_config": "Correct the fields named above and test again.",
+    "blocked_address": "The address is internal or reserved, so it is refused. Use the "
+    "system's public address, or ask an administrator to allow its network in "
+    "INTEGRATION_ALLOWED_NETWORKS.",
+    "dns_error": "Check the host name in the URL for typos; it does not resolve.",
+    "connection_refused": "Nothing accepted the connection at that address and port. "
+    "Check the port, and that the server is running and reachable from the internet.",
+    "timeout": "The server did not answer in time. Check that the address is right and "
+    "that a firewall lets this service through.",
+    "tls_error": "The server's certificate could not be trusted.",
+    "auth_failed": "The credentials were rejected. Enter them again.",
+    "forbidden": "The credentials work but lack permission for this call. Grant the "
+    "API user read access.",
+    "not_found": "The address answered but the API was not there. Check the base URL "
+    "and its path.",
+    "rate_limited": "The system is limiting requests. Wait a minute and test again.",
+    "server_error": "The system had an internal error. Try again later; if it lasts, "
+    "contact its administrator.",
+    "unexpected_response": "The address answered with something other than this "
+    "system's API. Check that the URL is the API's address, not a web page.",
+    "verification_failed": "The system answered, but the account details did not "
+    "match. Check the identifiers in the config.",
+}
+
+TLS_HINTS = {
+    "expired": "The server's certificate has expired: its administrator must renew it.",
+    "self_signed": "The server uses a self-signed certificate. Install a certificate "
+    "from a public authority, or for an on-premise server turn TLS verification off "
+    "(where the type allows it) or add its CA.",
+    "untrusted": "The certificate was issued by an authority this service does not "
+    "trust. Install one from a public authority, or add the CA.",
+    "hostname_mismatch": "The certificate was issued for another host name: use the "
+    "host name it names, or have the certificate reissued.",
+}
+
+
+def run_check(
+    integration_type: str,
+    config: dict[str, Any],
+    stored_secrets: dict[str, str],
+    save_secret: Callable[[str, str], None] = lambda name, value: None,
+) -> dict[str, Any]:
+    """Run the probe of a type against a config; return the result as a dict."""
+    started = time.perf_counter()
+    tested_at = timezone.now()
+    errors = providers.config_errors(integration_type, {**config, **stored_secrets})
+    template = providers.get_template(integration_type)
+    if errors or template is None or template.probe is None:
+        outcome = invalid_config_outcome(errors, integration_type)
+        stages = merge_stages([Stage("url", False, 0.0)])
+        return result_of(outcome, stages, {}, tested_at, started)
+
+    verify_tls = config.get("verify_tls", True) is not False
+    with OutboundClient(verify_tls=verify_tls) as client:
+        check = Check(integration_type, config, stored_secrets, client, save_secret)
+        outcome = outcome_of_probe(template, check)
+        stages = merge_stages(client.stages, check.stages)
+        target = (
+            client.target(config.get("api_url", "")) if config.get("api_url") else {}
+        )
+    return result_of(outcome, stages, target, tested_at, started)
+
+
+def outcome_of_probe(template, check: Check) -> Outcome:
+    try:
+        outcome = template.probe(check)
+    except ProbeFailed as failure:
+        outcome = failure.outcome
+    except OutboundError as error:
+        outcome = Outcome(error.status, error.message)
+        if error.status == "tls_error":
+            outcome.hint = TLS_HINTS.get(error.tls_problem or "")
+    if outcome.status != "ok" and not outcome.hint:
+        outcome.hint = template.hints.get(outcome.status) or GENERAL_HINTS.get(
+            outcome.status
+        )
+    return outcome
+
+
+def invalid_config_outcome(
+    errors: dict[str, list[str]], integration_type: str
+) -> Outcome:
+    if not errors:
+        return Outcome(
+            "invalid_config",
+            f"There is no connection test for the type {integration_type!r}.",
+            "Choose one of the built-in integration types.",
+        )
+    path, messages = next(iter(errors.items()))
+    more = (
+        f" ({len(errors) - 1} more field(s) need attention)" if len(errors) > 1 else ""
+    )
+    return Outcome(
+        "invalid_config",
+        f"{path} {messages[0]}{more}.",
+        GENERAL_HINTS["invalid_config"],
+    )
+
+
+def merge_stages(*stage_lists: list[Stage]) -> list[dict[str, Any]]:
+    """One entry per stage name, in protocol order: ok only if every attempt was."""
+    merged: dict[str, dict[str, Any]] = {}
+    for stage in (stage for stages in stage_lists for stage in stages):
+        entry = merged.setdefault(
+            stage.name,
+            {"name": stage.name, "ok": True, "duration_ms": 0.0, "detail": ""},
+        )
+        entry["ok"] = entry["ok"] and stage.ok
+        entry["duration_ms"] = round(entry["duration_ms"] + stage.duration_ms, 1)
+        entry["detail"] = stage.detail or entry["detail"]
+    return sorted(merged.values(), key=lambda entry: stage_rank(entry["name"]))
+
+
+def stage_rank(name: str) -> int:
+    return STAGE_ORDER.index(name) if name in STAGE_ORDER else len(STAGE_ORDER)
+
+
+def result_of(outcome, stages, target, tested_at, started) -> dict[str, Any]:
+    http_ms = sum(stage["duration_ms"] for stage in stages if stage["name"] == "http")
+    return {
+        "ok": outcome.status == "ok",
+        "status": outcome.status,
+        "message": outcome.message,
+        "hint": None if outcome.status == "ok" else outcome.hint,
+        "stages": stages,
+        "target": target,
+        "http_status": outcome.http_status,
+        "latency_ms": round(http_ms, 1) if http_ms else None,
+        "duration_ms": elapsed_ms(started),
+        "tested_at": tested_at.isoformat(),
+        "details": outcome.details,
+    }
+
+
+def test_integration(integration, user=None) -> dict[str, Any]:
+    """Test a saved integration with its stored secrets, and record the result."""
+    result = run_check(
+        integration.integration_type,
+        integration.config,
+        integration.secret_values(),
+        integration.store_rotated_secret,
+    )
+    record_result(integration, user, result)
+    return result
+
+
+def test_draft(integration_type, config, user, based_on=None) -> dict[str, Any]:
+    """Test an unsaved config; stored secrets of `based_on` fill in what it leaves out.
+
+    They are used only while the target is unchanged: stored credentials are never
+    sent to another host, not even for a test.
+    """
+    plain, writes = secrets.split_secrets(integration_type, config)
+    stored: dict[str, str] = {}
+    if based_on is not None and not secrets.moved_origin_fields(
+        integration_type, based_on.config, plain
+    ):
+        stored = based_on.secret_values()
+        save_secret = based_on.store_rotated_secret
+    else:
+        save_secret = lambda name, value: None  # noqa: E731 - nowhere to keep it
+    sent = {name: value for name, value in writes.items() if isinstance(value, str)}
+    cleared = {name for name, value in writes.items() if value is None}
+    usable = {k: v for k, v in {**stored, **sent}.items() if k not in cleared}
+    return run_check(integration_type, plain, usable, save_secret)
+
+
+def record_result(integration, user, result: dict[str, Any]) -> None:
+    """Keep the result and update the integration's last test, without a new version."""
+    from integrations.models import ConnectionTest, Integration
+
+    ConnectionTest.objects.create(
+        integration=integration,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        tested_at=result["tested_at"],
+        status=result["status"],
+        message=result["message"],
+        hint=result["hint"] or "",
+        stages=result["stages"],
+        target=result["target"],
+        http_status=result["http_status"],
+        latency_ms=result["latency_ms"],
+        details=result["details"],
+    )
+    Integration.objects.filter(pk=integration.pk).update(
+        last_test_status=result["status"], last_tested_at=result["tested_at"]
+    )
+
+
+def test_many(integrations, user=None, progress=None) -> list[dict[str, Any]]:
+    """Test many integrations at once, at most CONNECTION_TEST_CONCURRENCY at a time.
+
+    Results come back in the order of `integrations`, each with its integration id.
+    """
+    integrations = list(integrations)
+    bound = max(1, int(getattr(settings, "CONNECTION_TEST_CONCURRENCY", 16)))
+
+    def test_one(integration):
+        try:
+            result = test_integration(integration, user)
+        finally:
+            # Each worker thread has its own connection; give it back.
+            connections.close_all()
+        if progress:
+            progress(integration, result)
+        return {"integration": integration.pk, "name": integration.name, **result}
+
+    close_old_connections()
+    with ThreadPoolExecutor(max_workers=min(bound, len(integrations) or 1)) as pool:
+        return list(pool.map(test_one, integrations))
