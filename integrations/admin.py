@@ -17,14 +17,21 @@ class IntegrationAdmin(ChangeLoggedAdmin):
         "integration_type",
         "status",
         "version",
+        "health",
         "last_test_status",
         "last_tested_at",
         "updated_at",
     ]
-    list_filter = ["status", "integration_type", "client"]
+    list_filter = ["status", "health", "integration_type", "client"]
     list_select_related = ["client"]
     search_fields = ["name", "client__name", "description"]
-    readonly_fields = ["version", "last_test_status", "last_tested_at"]
+    readonly_fields = [
+        "version",
+        "health",
+        "last_test_status",
+        "last_tested_at",
+        "next_due_at",
+    ]
     history_list_display = ["version", "change_type", "changed_fields", "request_id"]
     autocomplete_fields = ["client"]
 

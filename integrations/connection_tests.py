@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
 from integrations import providers, secrets
@@ -209,25 +209,32 @@ def test_draft(integration_type, config, user, based_on=None) -> dict[str, Any]:
 
 
 def record_result(integration, user, result: dict[str, Any]) -> None:
-    """Keep the result and update the integration's last test, without a new version."""
-    from integrations.models import ConnectionTest, Integration
+    """Keep the result and update the integration's health, without a new version."""
+    from integrations.models import ConnectionTest, Integration, health_after
 
-    ConnectionTest.objects.create(
-        integration=integration,
-        user=user if getattr(user, "is_authenticated", False) else None,
-        tested_at=result["tested_at"],
-        status=result["status"],
-        message=result["message"],
-        hint=result["hint"] or "",
-        stages=result["stages"],
-        target=result["target"],
-        http_status=result["http_status"],
-        latency_ms=result["latency_ms"],
-        details=result["details"],
-    )
-    Integration.objects.filter(pk=integration.pk).update(
-        last_test_status=result["status"], last_tested_at=result["tested_at"]
-    )
+    with transaction.atomic():
+        ConnectionTest.objects.create(
+            integration=integration,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            tested_at=result["tested_at"],
+            status=result["status"],
+            message=result["message"],
+            hint=result["hint"] or "",
+            stages=result["stages"],
+            target=result["target"],
+            http_status=result["http_status"],
+            latency_ms=result["latency_ms"],
+            details=result["details"],
+        )
+        row = Integration.objects.select_for_update().filter(pk=integration.pk)
+        failures = row.values_list("consecutive_failures", flat=True).first() or 0
+        failures = 0 if result["ok"] else failures + 1
+        row.update(
+            last_test_status=result["status"],
+            last_tested_at=result["tested_at"],
+            consecutive_failures=failures,
+            health=health_after(failures),
+        )
 
 
 def test_many(integrations, user=None, progress=None) -> list[dict[str, Any]]:

@@ -43,6 +43,26 @@ class IntegrationQuerySet(models.QuerySet):
         return self.filter(client__team__in=user.groups.all())
 
 
+class Health(models.TextChoices):
+    """What the connection tests say lately: one failure degrades, three in a row fail."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    FAILING = "failing"
+    UNKNOWN = "unknown"
+
+
+FAILURES_BEFORE_FAILING = 3
+
+
+def health_after(consecutive_failures: int) -> str:
+    if consecutive_failures == 0:
+        return Health.HEALTHY
+    if consecutive_failures < FAILURES_BEFORE_FAILING:
+        return Health.DEGRADED
+    return Health.FAILING
+
+
 class Integration(ChangeLogged):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -69,6 +89,14 @@ class Integration(ChangeLogged):
     version = models.PositiveIntegerField(default=1, editable=False)
     last_test_status = models.CharField(max_length=20, blank=True, editable=False)
     last_tested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    health = models.CharField(
+        max_length=10, choices=Health.choices, default=Health.UNKNOWN, editable=False
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    # When the monitor tests it next; null means at once (if active and scheduled).
+    next_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -76,11 +104,12 @@ class Integration(ChangeLogged):
 
     # The outcome of the last connection test is a reading, not a change of the
     # integration: recording it adds no version and no history row.
-    untracked_fields = BOOKKEEPING_FIELDS | {"last_test_status", "last_tested_at"}
+    readings = ["last_test_status", "last_tested_at", "health", "consecutive_failures"]
+    untracked_fields = BOOKKEEPING_FIELDS | {*readings, "next_due_at"}
     history = HistoricalRecords(
         bases=[HistoryEntry],
         history_change_reason_field=models.TextField(null=True),
-        excluded_fields=["updated_at", "last_test_status", "last_tested_at"],
+        excluded_fields=["updated_at", *readings, "next_due_at"],
     )
 
     class Meta:

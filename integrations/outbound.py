@@ -146,7 +146,7 @@ class Response:
         return jsonlib.loads(self.body)
 
     def text(self) -> str:
-        charset = httpx.Headers(self.headers).get("content-type", "")
+        charset = self.headers.get("content-type", "")
         match = re.search(r"charset=\"?([\w.:-]+)", charset, re.IGNORECASE)
         encoding = match.group(1) if match else "utf-8"
         try:
@@ -206,11 +206,15 @@ class _Hop:
         if phase == "failed":
             self.failed.add(name)
 
-    def duration_ms(self, first: str, last: str | None = None) -> float:
-        """Time from the start of one event to the end of another, or until now."""
-        start = self.started.get(first)
-        end = self.ended.get(last or first, time.monotonic())
+    def duration_ms(self, name: str) -> float:
+        """Time an event took, or has taken so far when it has not ended."""
+        start = self.started.get(name)
+        end = self.ended.get(name, time.monotonic())
         return 0.0 if start is None else round((end - start) * 1000, 2)
+
+    def since_ms(self, name: str) -> float:
+        start = self.started.get(name)
+        return 0.0 if start is None else round((time.monotonic() - start) * 1000, 2)
 
 
 def _fail(status: str, stage: str, message: str, tls_problem: str | None = None):
@@ -257,8 +261,8 @@ def _parse(url: str) -> _Target:
 def _normalise_host(netloc: str) -> str:
     """Return the host of a netloc in lower case, without brackets or trailing dot."""
     if netloc.startswith("["):
-        host, bracket, _ = netloc[1:].partition("]")
-        if not bracket or not host:
+        host, bracket, rest = netloc[1:].partition("]")
+        if not bracket or not host or not re.fullmatch(r"(:\d*)?", rest):
             raise _invalid("The URL has an IPv6 address without its closing bracket.")
         return host.lower()
 
@@ -640,16 +644,14 @@ class OutboundClient:
         except (httpx.HTTPError, OutboundError) as exc:
             error = exc if isinstance(exc, OutboundError) else _classify(exc, hop, self)
             self._record(
-                "http", False, hop.duration_ms("send_request_headers"), error.message
+                "http", False, hop.since_ms("send_request_headers"), error.message
             )
             raise error from None
         finally:
             response.close()
 
         detail = f"HTTP {response.status_code}"
-        self._record(
-            "http", True, hop.duration_ms("send_request_headers", "end"), detail
-        )
+        self._record("http", True, hop.since_ms("send_request_headers"), detail)
         return Response(
             status_code=response.status_code,
             headers=response.headers,
@@ -745,9 +747,7 @@ class OutboundClient:
             return error
 
         self._record_connection(hop, target, address)
-        self._record(
-            "http", False, hop.duration_ms("send_request_headers"), error.message
-        )
+        self._record("http", False, hop.since_ms("send_request_headers"), error.message)
         return error
 
 

@@ -57,11 +57,12 @@ class IntegrationSerializer(ChangeLoggedSerializer):
             "version",
             "last_test_status",
             "last_tested_at",
+            "health",
             "created_at",
             "updated_at",
             "reason",
         ]
-        read_only_fields = ["last_test_status", "last_tested_at"]
+        read_only_fields = ["last_test_status", "last_tested_at", "health"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

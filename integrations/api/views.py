@@ -73,7 +73,7 @@ TEST_ACTION = {
 class IntegrationFilters(filters.FilterSet):
     class Meta:
         model = Integration
-        fields = ["client", "integration_type", "status"]
+        fields = ["client", "integration_type", "status", "health"]
 
 
 def etag_for(integration: Integration) -> str:

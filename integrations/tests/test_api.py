@@ -404,7 +404,9 @@ class TestSchedules:
         assert len(body["next_runs"]) == 5
         assert all(run.endswith("+01:00") for run in body["next_runs"])
 
-    def test_an_unknown_timezone_answers_400_with_a_suggestion(self, member, integration):
+    def test_an_unknown_timezone_answers_400_with_a_suggestion(
+        self, member, integration
+    ):
         response = api_as(member).patch(
             url(integration), {"config": {"timezone": "africa/lagos"}}, format="json"
         )
