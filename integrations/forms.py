@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from django import forms
+from django_jsonform.constants import JOIN_SYMBOL
 from django_jsonform.widgets import JSONFormWidget
 
-from integrations.models import Integration
+from clients.models import Client
+from integrations import secrets
+from integrations.models import Integration, config_problem
+from integrations.providers import TEMPLATES, get_template
 from taxpoynt.admin import ChangeReasonForm
 
 # The largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
@@ -119,3 +124,312 @@ def form_with_secret_fields(
             label=f"Clear {name}", required=False
         )
     return type("IntegrationAdminForm", (IntegrationAdminForm,), fields)
+
+
+# Forms of the integrator pages. Config arrives as raw JSON text (the JSON editor keeps
+# it in step in the browser); secrets arrive in password inputs of their own.
+
+MAX_CONFIG_CHARACTERS = 100_000
+
+# Keywords the django-jsonform editor understands well enough to draw a field from.
+# Everything else (if/then/else, format, pattern, lengths, ranges...) is checked on
+# the server, where the messages name the field and say what to fix.
+EDITOR_KEYWORDS = ("type", "title", "enum", "default", "items")
+
+
+def editor_schema(template) -> dict[str, Any]:
+    """The template's schema as the JSON editor can draw it, without its secrets."""
+    properties = {
+        name: editor_property(schema)
+        for name, schema in template.schema.get("properties", {}).items()
+        if name not in template.secret_fields
+    }
+    return {"type": "object", "properties": properties}
+
+
+def editor_property(schema: dict[str, Any]) -> dict[str, Any]:
+    kept = {key: schema[key] for key in EDITOR_KEYWORDS if key in schema}
+    if "description" in schema:
+        kept["help_text"] = schema["description"]
+    if "properties" in schema:
+        kept["properties"] = {
+            name: editor_property(item) for name, item in schema["properties"].items()
+        }
+    return kept
+
+
+def refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value; write a number or a string")
+
+
+def parse_config(text: str) -> dict[str, Any]:
+    """Read raw config JSON, raising ValidationError with what to fix."""
+    try:
+        value = json.loads(text.strip() or "{}", parse_constant=refuse_constant)
+    except json.JSONDecodeError as error:
+        raise forms.ValidationError(
+            f"Not valid JSON: {error.msg} (line {error.lineno}, column "
+            f"{error.colno}). Fix it in the raw JSON view."
+        ) from None
+    except ValueError as error:
+        raise forms.ValidationError(f"Not valid JSON: {error}.") from None
+    problem = config_problem(value)
+    if problem:
+        path, message = problem
+        raise forms.ValidationError(f"{path}: {message}")
+    return value
+
+
+def without_empty_values(config: dict[str, Any]) -> dict[str, Any]:
+    """Drop top-level keys left empty: an empty form field means "not set"."""
+    return {key: value for key, value in config.items() if value not in ("", None)}
+
+
+def editor_error_key(path: str) -> str:
+    """The editor's name for a config JSON path (config.a.b[0] becomes a§b§0)."""
+    inner = path.removeprefix("config").lstrip(".")
+    return inner.replace("[", ".").replace("]", "").replace(".", JOIN_SYMBOL)
+
+
+class PageForm(forms.Form):
+    """A form of the integrator pages: labels read "Name", not "Name:"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class IntegrationTypeChoiceForm(PageForm):
+    """The first step of a new integration: whose system, and which kind."""
+
+    client = forms.ModelChoiceField(queryset=Client.objects.none())
+    type = forms.ChoiceField(
+        label="Type", choices=(), widget=forms.RadioSelect, required=True
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.visible_to(user)
+        self.fields["type"].choices = [
+            (slug, template.name) for slug, template in TEMPLATES.items()
+        ]
+
+
+class IntegrationPageForm(PageForm):
+    """Create or edit an integration: fields, raw config JSON and secret inputs."""
+
+    client = forms.ModelChoiceField(queryset=Client.objects.none())
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    status = forms.ChoiceField(
+        choices=Integration.Status.choices, initial=Integration.Status.DRAFT
+    )
+    config = forms.CharField(
+        label="Config (raw JSON)",
+        required=False,
+        strip=False,
+        max_length=MAX_CONFIG_CHARACTERS,
+        widget=forms.Textarea(
+            attrs={"rows": 14, "spellcheck": "false", "class": "raw-json"}
+        ),
+        help_text="The same config as the form above, as JSON. Secrets are not "
+        "part of it: type them in their own fields below.",
+    )
+    reason = forms.CharField(
+        label="Reason for this change",
+        required=False,
+        max_length=500,
+        help_text="Kept in the history with your name.",
+    )
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, integration_type: str, integration=None, **kw):
+        super().__init__(*args, **kw)
+        self.user = user
+        self.integration_type = integration_type
+        self.integration = integration
+        self.template = get_template(integration_type)
+        self.fields["client"].queryset = Client.objects.visible_to(user)
+        if integration is not None:
+            self.fields["version"].required = True
+        self.secret_names = secrets.secret_names(integration_type)
+        self.secret_state = integration.secret_status() if integration else {}
+        for name in self.secret_names:
+            self.add_secret_fields(name)
+        self.plain_config: dict[str, Any] = {}
+        self.secret_writes: dict[str, str | None] = {}
+        self.editor_errors: dict[str, list[str]] = {}
+
+    def add_secret_fields(self, name: str) -> None:
+        schema = (
+            self.template.schema["properties"].get(name, {}) if self.template else {}
+        )
+        state = self.secret_state.get(name, {"set": False})
+        if state["set"]:
+            help_text = "Set. Leave empty to keep the stored value."
+        elif self.integration is not None:
+            help_text = "Not set."
+        else:
+            help_text = schema.get("description", "")
+        self.fields[f"secret_{name}"] = forms.CharField(
+            label=schema.get("title", name),
+            required=False,
+            strip=False,
+            max_length=4000,
+            help_text=help_text,
+            widget=forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "new-password"}
+            ),
+        )
+        if self.integration is not None:
+            self.fields[f"clear_{name}"] = forms.BooleanField(
+                label=f"Clear {schema.get('title', name)}", required=False
+            )
+
+    def secret_fields(self) -> list[dict[str, Any]]:
+        """Each secret's input, its clear box and whether it is set, for the template."""
+        return [
+            {
+                "name": name,
+                "input": self[f"secret_{name}"],
+                "clear": self[f"clear_{name}"]
+                if f"clear_{name}" in self.fields
+                else None,
+                "set": self.secret_state.get(name, {}).get("set", False),
+            }
+            for name in self.secret_names
+        ]
+
+    def clean_config(self) -> dict[str, Any]:
+        config = parse_config(self.cleaned_data.get("config") or "")
+        return without_empty_values(config) if self.template else config
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "config" not in cleaned:
+            return cleaned
+
+        # Secrets typed into the JSON count as typed into their own fields, so they
+        # are never shown back in the JSON view.
+        plain, writes = secrets.split_secrets(self.integration_type, cleaned["config"])
+        if writes:
+            self.forget_secrets_typed_into_json(plain)
+        for name in self.secret_names:
+            if cleaned.get(f"clear_{name}"):
+                writes[name] = None
+            elif cleaned.get(f"secret_{name}"):
+                writes[name] = cleaned[f"secret_{name}"]
+        self.plain_config, self.secret_writes = plain, writes
+
+        stored = self.integration
+        errors = secrets.write_errors(
+            self.integration_type,
+            plain,
+            writes,
+            stored.config if stored else None,
+            stored.secret_names_set() if stored else set(),
+        )
+        for path, messages in errors.items():
+            self.add_config_error(path, messages)
+        return cleaned
+
+    def forget_secrets_typed_into_json(self, plain: dict[str, Any]) -> None:
+        """Show the JSON back without the secrets typed into it: pages never hold one."""
+        self.data = self.data.copy()
+        self.data["config"] = json.dumps(plain, indent=2)
+
+    def add_config_error(self, path: str, messages: list[str]) -> None:
+        key = editor_error_key(path)
+        if key in self.secret_names:
+            self.add_error(f"secret_{key}", messages)
+        elif path == "integration_type":
+            self.add_error(None, messages)
+        else:
+            self.editor_errors[key] = messages
+            self.add_error("config", [f"{path}: {message}" for message in messages])
+
+    def config_for_editor(self) -> dict[str, Any]:
+        """What the JSON editor starts from: what was typed, else the initial config."""
+        if self.is_bound:
+            if self.plain_config:
+                return self.plain_config
+            try:
+                return secrets.split_secrets(
+                    self.integration_type, parse_config(self.data.get("config", ""))
+                )[0]
+            except forms.ValidationError:
+                return {}
+        return json.loads(self.initial.get("config") or "{}")
+
+    def editor(self) -> str:
+        """The JSON editor's HTML; its own hidden input is not read by the server."""
+        widget = (
+            JSONFormWidget(schema=editor_schema(self.template))
+            if self.template
+            else config_widget(self.config_for_editor())
+        )
+        if self.editor_errors and isinstance(widget, JSONFormWidget):
+            widget.add_error(self.editor_errors)
+        return widget.render(
+            "config_editor",
+            json.dumps(self.config_for_editor()),
+            attrs={"id": "id_config_editor"},
+        )
+
+
+class ReasonForm(PageForm):
+    """A reason for a delete; the version guards against deleting a newer state."""
+
+    reason = forms.CharField(label="Reason", required=False, max_length=500)
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class CloneForm(PageForm):
+    name = forms.CharField(label="Name of the copy", max_length=200)
+    client = forms.ModelChoiceField(queryset=Client.objects.none())
+    reason = forms.CharField(label="Reason", required=False, max_length=500)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.visible_to(user)
+
+
+class RestoreForm(PageForm):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for restoring", required=False, max_length=500
+    )
+
+
+class CompareForm(PageForm):
+    """Two versions of one integration to show side by side."""
+
+    a = forms.TypedChoiceField(label="Compare version", coerce=int, choices=())
+    b = forms.TypedChoiceField(label="with version", coerce=int, choices=())
+
+    def __init__(self, *args, numbers: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(number, f"v{number}") for number in numbers]
+        self.fields["a"].choices = choices
+        self.fields["b"].choices = choices
+
+
+class IntegrationFilterForm(PageForm):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.none(), required=False, empty_label="All clients"
+    )
+    type = forms.ChoiceField(label="Type", required=False, choices=())
+    status = forms.ChoiceField(
+        required=False, choices=[("", "All statuses"), *Integration.Status.choices]
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.visible_to(user)
+        self.fields["type"].choices = [
+            ("", "All types"),
+            *((slug, template.name) for slug, template in TEMPLATES.items()),
+        ]

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -7,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from clients.api.urls import routes as client_routes
 from integrations.api.schedule_views import SchedulePreviewView
 from integrations.api.urls import routes as integration_routes
+from integrations.views import log_out
 from taxpoynt.health import healthz
 
 admin.site.site_header = "TaxPoynt integrations"
@@ -19,7 +21,13 @@ for prefix, viewset, basename in [*client_routes, *integration_routes]:
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(url="/integrations", permanent=False)),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", log_out, name="logout"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
@@ -34,4 +42,6 @@ urlpatterns = [
         name="schedule-preview",
     ),
     path("api/", include(router.urls)),
+    path("", include("integrations.urls")),
+    path("", include("clients.urls")),
 ]

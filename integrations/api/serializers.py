@@ -240,6 +240,10 @@ class IntegrationTypeDetailSerializer(IntegrationTypeSerializer):
     )
     example = serializers.JSONField(help_text="A complete example config.")
     secret_fields = serializers.ListField(child=serializers.CharField())
+    endpoints = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The endpoints of the system this type uses, known without discovery.",
+    )
 
     def get_schema(self, template) -> dict:
         return providers.public_schema(template)

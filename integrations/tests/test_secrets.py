@@ -299,6 +299,7 @@ class TestIntegrationTypes:
 
         assert body["schema"]["properties"]["api_key"]["writeOnly"] is True
         assert body["example"]["api_url"].startswith("https://")
+        assert any("xmlrpc" in endpoint for endpoint in body["endpoints"])
 
     def test_an_unknown_type_answers_404(self, member):
         assert api_as(member).get("/api/integration-types/sap_r3").status_code == 404
