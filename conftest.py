@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -117,6 +118,19 @@ def integration(client_record):
     )
     integration.save()
     return integration
+
+
+def shared_fixtures(kind: str) -> Path:
+    """A folder of ../shared/fixtures/, found from the checkout upwards.
+
+    The public documents there are kept beside the project, not in it; a checkout
+    without them skips the tests that need them, saying why.
+    """
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "shared" / "fixtures" / kind
+        if candidate.is_dir():
+            return candidate
+    pytest.skip(f"shared/fixtures/{kind} was not found above {Path(__file__).parent}")
 
 
 class FormReader(HTMLParser):

@@ -15,7 +15,11 @@ from simple_history.models import HistoricalRecords
 from clients.models import Client
 from integrations import schedules, secret_box, secrets
 from taxpoynt.changelog import BOOKKEEPING_FIELDS, ChangeLogged, HistoryEntry
-from taxpoynt.validation import attach_constraint_errors, find_nul_character
+from taxpoynt.validation import (
+    attach_constraint_errors,
+    find_nul_character,
+    without_nul_characters,
+)
 
 
 def config_problem(value) -> tuple[str, str] | None:
@@ -332,3 +336,50 @@ class ConnectionTest(models.Model):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+class ApiDiscovery(models.Model):
+    """What endpoint discovery found for an integration, kept for its discovery page."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="discoveries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    discovered_at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    error = models.TextField(blank=True)
+    source_url = models.TextField(blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    api_version = models.CharField(max_length=100, blank=True)
+    spec_version = models.CharField(max_length=20, blank=True)
+    operation_count = models.PositiveIntegerField(default=0)
+    operations = models.JSONField(default=list)
+    suggested_health_path = models.TextField(blank=True)
+    attempts = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-discovered_at", "-id"]
+        indexes = [models.Index(fields=["integration", "-discovered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title or 'nothing found'} at {self.discovered_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, integration, user, result: dict) -> ApiDiscovery:
+        result = without_nul_characters(result)
+        return cls.objects.create(
+            integration=integration,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            ok=result["ok"],
+            error=result.get("error") or "",
+            source_url=result.get("source_url") or "",
+            title=(result.get("title") or "")[:300],
+            api_version=(result.get("api_version") or "")[:100],
+            spec_version=(result.get("spec_version") or "")[:20],
+            operation_count=len(result.get("operations", [])),
+            operations=result.get("operations", []),
+            suggested_health_path=result.get("suggested_health_path") or "",
+            attempts=result.get("attempts", []),
+        )

@@ -25,6 +25,11 @@ urlpatterns = [
         name="integration-history",
     ),
     path(
+        "integrations/<int:pk>/discovery",
+        views.integration_discovery,
+        name="integration-discovery",
+    ),
+    path(
         "integrations/<int:pk>/restore",
         views.integration_restore,
         name="integration-restore",

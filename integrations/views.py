@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from clients.models import Client
-from integrations import secrets, versions
+from integrations import discovery_search, secrets, versions
 from integrations.forms import (
     CloneForm,
     CompareForm,
@@ -27,7 +27,7 @@ from integrations.forms import (
     ReasonForm,
     RestoreForm,
 )
-from integrations.models import Integration
+from integrations.models import ApiDiscovery, Integration
 from integrations.providers import TEMPLATES, get_template
 from taxpoynt.changelog import ChangeType, VersionConflict
 
@@ -592,3 +592,105 @@ def integration_restore(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"Restored v{number} as v{integration.version}.{note}"
         )
     return redirect("integration-history", pk=pk)
+
+
+# API endpoint discovery.
+
+DISCOVERY_PAGE_SIZE = 100
+
+
+@login_required
+def integration_discovery(request: HttpRequest, pk: int) -> HttpResponse:
+    """The operations discovery found, relevant first; discover again; pick a health path."""
+    integration = visible_integration(request, pk)
+    if request.method == "POST":
+        return discovery_action(request, integration)
+
+    template = get_template(integration.integration_type)
+    latest = integration.discoveries.first()
+    wanted = {
+        "q": request.GET.get("q", "").strip()[:200],
+        "method": request.GET.get("method", "").lower()[:10],
+        "relevant": request.GET.get("relevant") == "1",
+    }
+    operations = [
+        op for op in (latest.operations if latest else []) if matches(op, wanted)
+    ]
+    page = Paginator(operations, DISCOVERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "integration": integration,
+        "template": template,
+        "latest": latest,
+        "wanted": wanted,
+        "page": page,
+        "query": query_without(request, "page"),
+        "methods": sorted(
+            {op["method"] for op in (latest.operations if latest else [])}
+        ),
+        "can_set_health_path": has_health_path(template),
+        "perms_on": permissions_of(request.user),
+    }
+    return render(request, "integrations/discovery.html", context)
+
+
+def matches(operation: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    if wanted["relevant"] and not operation.get("relevant"):
+        return False
+    if wanted["method"] and operation.get("method") != wanted["method"]:
+        return False
+    text = " ".join(
+        [
+            operation.get("path", ""),
+            operation.get("summary", ""),
+            operation.get("operation_id", ""),
+        ]
+        + list(operation.get("tags", []))
+    ).lower()
+    return wanted["q"].lower() in text
+
+
+def has_health_path(template) -> bool:
+    return bool(template and "health_path" in template.schema.get("properties", {}))
+
+
+def discovery_action(request: HttpRequest, integration: Integration) -> HttpResponse:
+    """Run discovery again, or make a discovered path the health path."""
+    if request.POST.get("action") == "discover":
+        require_permission(request.user, "test_integration")
+        result = discovery_search.discover(integration.config)
+        ApiDiscovery.record(integration, request.user, result)
+        if result["ok"]:
+            messages.success(
+                request,
+                f"Found {len(result['operations'])} operations at {result['source_url']}.",
+            )
+        else:
+            messages.error(request, f"{result['error']} See the places tried below.")
+        return redirect("integration-discovery", pk=integration.pk)
+
+    require_permission(request.user, "change_integration")
+    path = request.POST.get("health_path", "")
+    template = get_template(integration.integration_type)
+    if not has_health_path(template) or not path.startswith("/") or len(path) > 2000:
+        messages.error(request, "Choose a path starting with / from the table.")
+        return redirect("integration-discovery", pk=integration.pk)
+    integration.config = {**integration.config, "health_path": path}
+    try:
+        integration.full_clean()
+        integration.record_change(
+            request.user, f"health path {path} chosen from discovery"
+        )
+        integration.save()
+    except (ValidationError, VersionConflict) as error:
+        messages.error(
+            request, f"The health path was not changed: {'; '.join(error_texts(error))}"
+        )
+    else:
+        messages.success(request, f"The health path is now {path}.")
+    return redirect("integration-discovery", pk=integration.pk)
+
+
+def error_texts(error: Exception) -> list[str]:
+    if isinstance(error, ValidationError):
+        return error.messages
+    return [str(error)]

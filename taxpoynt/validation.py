@@ -47,3 +47,20 @@ def find_nul_character(value: Any, path: str) -> str | None:
             if found:
                 return found
     return None
+
+
+def without_nul_characters(value: Any) -> Any:
+    """A copy of a JSON value with U+0000 removed from every string, keys included.
+
+    For text that comes from outside (another system's documents) and is stored as is.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {
+            without_nul_characters(key): without_nul_characters(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [without_nul_characters(item) for item in value]
+    return value

@@ -7,7 +7,12 @@ from rest_framework import serializers
 
 from clients.models import Client
 from integrations import connection_tests, providers, schedules, secrets
-from integrations.models import ConnectionTest, Integration, config_problem
+from integrations.models import (
+    ApiDiscovery,
+    ConnectionTest,
+    Integration,
+    config_problem,
+)
 from taxpoynt.api import ChangeLoggedSerializer, Conflict, StrictTypes
 
 
@@ -323,3 +328,55 @@ class BulkTestRequestSerializer(StrictTypes, serializers.Serializer):
         max_length=1000,
         help_text="Integrations to test; without ids, the list's filters choose them.",
     )
+
+
+class OperationSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    path = serializers.CharField()
+    operation_id = serializers.CharField()
+    summary = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    parameters = serializers.ListField(child=serializers.DictField())
+    request_media_types = serializers.ListField(child=serializers.CharField())
+    needs_auth = serializers.BooleanField()
+    relevant = serializers.BooleanField(
+        help_text="About invoices, customers, items, tax..."
+    )
+
+
+class DiscoveryAttemptSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    method = serializers.CharField(required=False)
+    http_status = serializers.IntegerField(required=False)
+    outcome = serializers.CharField()
+
+
+class DiscoveryResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
+    source_url = serializers.CharField(allow_null=True)
+    title = serializers.CharField(required=False)
+    api_version = serializers.CharField(required=False)
+    spec_version = serializers.CharField(required=False)
+    suggested_health_path = serializers.CharField(required=False, allow_null=True)
+    operations = OperationSerializer(many=True)
+    attempts = DiscoveryAttemptSerializer(many=True)
+
+
+class StoredDiscoverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiDiscovery
+        fields = [
+            "id",
+            "discovered_at",
+            "ok",
+            "error",
+            "source_url",
+            "title",
+            "api_version",
+            "spec_version",
+            "operation_count",
+            "suggested_health_path",
+            "operations",
+            "attempts",
+        ]

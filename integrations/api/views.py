@@ -15,23 +15,31 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
 from clients.models import Client
-from integrations import connection_tests, providers, versions
+from integrations import (
+    connection_tests,
+    discovery_search,
+    providers,
+    secrets,
+    versions,
+)
 from integrations.api.serializers import (
     BulkTestRequestSerializer,
     BulkTestResultSerializer,
     CloneRequestSerializer,
     DiffSerializer,
+    DiscoveryResultSerializer,
     DraftTestRequestSerializer,
     HistoryEntrySerializer,
     IntegrationSerializer,
     IntegrationTypeDetailSerializer,
     IntegrationTypeSerializer,
     RollbackRequestSerializer,
+    StoredDiscoverySerializer,
     StoredTestSerializer,
     TestResultSerializer,
     VersionStateSerializer,
 )
-from integrations.models import Integration, IntegrationSecret
+from integrations.models import ApiDiscovery, Integration, IntegrationSecret
 from taxpoynt.api import (
     ChangeLoggedViewSet,
     Conflict,
@@ -345,6 +353,30 @@ class IntegrationViewSet(ChangeLoggedViewSet):
             )
         return Response(connection_tests.test_many(chosen, request.user))
 
+    @extend_schema(
+        request=None,
+        responses=DiscoveryResultSerializer,
+        summary="Look for the system's OpenAPI description and read its operations",
+    )
+    @action(detail=True, url_path="discover", **TEST_ACTION)
+    def discover(self, request, pk=None):
+        integration = self.get_object()
+        result = discovery_search.discover(integration.config)
+        ApiDiscovery.record(integration, request.user, result)
+        return Response(result)
+
+    @extend_schema(
+        responses=StoredDiscoverySerializer, summary="The latest discovery result"
+    )
+    @action(detail=True, methods=["get"], url_path="discovery")
+    def latest_discovery(self, request, pk=None):
+        found = self.get_object().discoveries.first()
+        if found is None:
+            raise exceptions.NotFound(
+                "Nothing discovered yet: POST to /discover first."
+            )
+        return Response(StoredDiscoverySerializer(found).data)
+
     def history_or_404(self):
         if not self.kwargs["pk"].isdigit():
             raise Http404
@@ -394,6 +426,21 @@ class IntegrationTypeViewSet(viewsets.ViewSet):
             template.slug, body.validated_data["config"], request.user, based_on
         )
         return Response(result)
+
+    @extend_schema(
+        request=DraftTestRequestSerializer,
+        responses=DiscoveryResultSerializer,
+        summary="Look for the API description of an unsaved draft config",
+    )
+    @action(detail=True, url_path="discover", **TEST_ACTION)
+    def discover_draft(self, request, slug=None):
+        template = template_or_404(slug)
+        body = DraftTestRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plain, _secrets = secrets.split_secrets(
+            template.slug, body.validated_data["config"]
+        )
+        return Response(discovery_search.discover(plain))
 
 
 def template_or_404(slug: str):

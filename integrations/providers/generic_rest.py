@@ -51,6 +51,16 @@ SCHEMA = config_schema(
             "User name", "User sent when authentication is basic.", ["einvoice"]
         ),
         "password": secret("Password", "Password sent when authentication is basic."),
+        "openapi_url": {
+            "type": "string",
+            "title": "OpenAPI document",
+            "description": "Where the API's OpenAPI or Swagger description is, absolute "
+            "or relative to the API URL. Discovery finds it without this when it is in a "
+            "usual place.",
+            "minLength": 1,
+            "maxLength": 2000,
+            "examples": ["/openapi.json"],
+        },
         "health_path": {
             **text(
                 "Health check path",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import socket
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import shared_fixtures
 from integrations import discovery
 from integrations.discovery import (
     MAX_DOCUMENT_BYTES,
@@ -20,7 +20,11 @@ from integrations.discovery import (
     sorted_for_display,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/openapi"
+
+def fixture_bytes(name: str) -> bytes:
+    return (shared_fixtures("openapi") / name).read_bytes()
+
+
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # Written in the test too, so that a change in the parser shows as a number that moved.
@@ -41,9 +45,7 @@ CANARY = "canary-text-not-real"
 @pytest.fixture(scope="module")
 def parsed() -> dict:
     """Each fixture parsed once for the whole module: the large ones take a second."""
-    return {
-        name: parse_document((FIXTURES / name).read_bytes()) for name in FIXTURE_FACTS
-    }
+    return {name: parse_document(fixture_bytes(name)) for name in FIXTURE_FACTS}
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +61,7 @@ def no_network(monkeypatch):
 
 def count_operations(name: str) -> int:
     """Count operations the plain way, with PyYAML's own loader, to check the parser."""
-    raw = (FIXTURES / name).read_bytes()
+    raw = fixture_bytes(name)
     document = (
         json.loads(raw)
         if name.endswith(".json")
@@ -214,7 +216,7 @@ class TestRealDocuments:
 
     def test_it_reads_the_largest_documents_in_reasonable_time(self):
         for name in ("square-connect-swagger-2.0.json", "apideck-accounting-3.0.yaml"):
-            raw = (FIXTURES / name).read_bytes()
+            raw = fixture_bytes(name)
             started = time.perf_counter()
             parse_document(raw)
             print(f"{name}: {len(raw)} bytes in {time.perf_counter() - started:.2f} s")
@@ -290,7 +292,7 @@ class TestHostileDocuments:
         assert "nested more than 64 levels" in refused(raw, "application/yaml")
 
     def test_it_reads_the_same_without_libyaml(self, monkeypatch):
-        raw = (FIXTURES / "petstore-expanded-3.0.yaml").read_bytes()
+        raw = fixture_bytes("petstore-expanded-3.0.yaml")
         raw += b"x-shared: &shared {a: [1, 2]}\nx-again: *shared\n"
         with_libyaml = parse_document(raw)
         monkeypatch.setattr(discovery, "_FastYamlLoader", None)
