@@ -129,3 +129,57 @@ def test_error_reports_hide_secrets_in_local_variables(rf):
 
     assert "boom" in report
     assert CANARY not in report
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_canary_appears_on_no_page_command_output_or_log(
+    member, staff, client_record, caplog, capsys, settings
+):
+    from django.core.management import call_command
+
+    settings.INTEGRATION_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    caplog.set_level(logging.DEBUG)
+    integration = Integration(
+        client=client_record,
+        name="Canary ERP",
+        integration_type="generic_rest",
+        status="active",
+        config={"api_url": "http://127.0.0.1:9/api", "auth_method": "bearer"},
+    )
+    integration.write_secrets({"bearer_token": CANARY})
+    integration.record_change(member, "with a canary").save()
+    pk = integration.pk
+
+    browser = api_as()
+    browser.force_login(staff)
+    seen = [
+        browser.get(path)
+        for path in [
+            "/integrations",
+            f"/integrations/{pk}",
+            f"/integrations/{pk}/edit",
+            f"/integrations/{pk}/clone",
+            f"/integrations/{pk}/delete",
+            f"/integrations/{pk}/history?a=1&b=1",
+            f"/integrations/{pk}/discovery",
+            f"/clients/{client_record.pk}",
+            f"/admin/integrations/integration/{pk}/change/",
+            f"/admin/integrations/integration/{pk}/history/",
+        ]
+    ]
+    api = api_as(member)
+    seen.append(api.post(f"/api/integrations/{pk}/test"))
+    seen.append(api.post(f"/api/integrations/{pk}/discover"))
+    seen.append(api.get(f"/api/integrations/{pk}/tests"))
+    seen.append(api.get(f"/api/integrations/{pk}"))
+    call_command("test_integrations", "--all")
+    call_command("run_monitor", "--once")
+
+    ciphertexts = list(IntegrationSecret.objects.values_list("ciphertext", flat=True))
+    everything = "\n".join(response_text(response) for response in seen)
+    everything += "\n" + caplog.text + "\n" + capsys.readouterr().out
+    everything += "\n" + database_text(excluding=((IntegrationSecret, "ciphertext"),))
+
+    assert all(response.status_code < 500 for response in seen)
+    for secret in (CANARY, *ciphertexts):
+        assert secret not in everything
