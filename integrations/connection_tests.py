@@ -7,9 +7,11 @@ Either way the result says which stage failed, why, and what to do about it.
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -94,7 +96,10 @@ def run_check(
         return result_of(outcome, stages, {}, tested_at, started)
 
     verify_tls = config.get("verify_tls", True) is not False
-    with OutboundClient(verify_tls=verify_tls) as client:
+    with (
+        trusted_authority(config.get("ca_certificate")) as ca_bundle,
+        OutboundClient(verify_tls=verify_tls, ca_bundle=ca_bundle) as client,
+    ):
         check = Check(integration_type, config, stored_secrets, client, save_secret)
         outcome = outcome_of_probe(template, check)
         stages = merge_stages(client.stages, check.stages)
@@ -102,6 +107,18 @@ def run_check(
             client.target(config.get("api_url", "")) if config.get("api_url") else {}
         )
     return result_of(outcome, stages, target, tested_at, started)
+
+
+@contextmanager
+def trusted_authority(pem: Any) -> Iterator[str | None]:
+    """A file holding a config's own CA certificate, for the duration of one test."""
+    if not isinstance(pem, str) or not pem.strip():
+        yield None
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as bundle:
+        bundle.write(pem)
+        bundle.flush()
+        yield bundle.name
 
 
 def outcome_of_probe(template, check: Check) -> Outcome:

@@ -150,3 +150,21 @@ def service_urls(slug: str, defaults: dict[str, str]) -> dict[str, str]:
     """
     overrides = getattr(settings, "INTEGRATION_SERVICE_URLS", {}).get(slug, {})
     return {**defaults, **overrides}
+
+
+def keys_folded(value: Any) -> Any:
+    """The same JSON with every object key in lower case, at every depth.
+
+    Vendors spell keys differently between versions (Fault/fault, Detail/detail), so
+    probes compare keys case-insensitively by reading this copy.
+    """
+    if isinstance(value, dict):
+        return {str(k).lower(): keys_folded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keys_folded(item) for item in value]
+    return value
+
+
+def folded_json(response) -> Any:
+    """The response's JSON with lower-case keys, or None when it is not JSON."""
+    return keys_folded(response.json()) if looks_like_json(response) else None

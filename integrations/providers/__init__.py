@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography import x509
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from integrations import schedules
@@ -27,7 +28,12 @@ from integrations.providers import (
     xero,
     zoho_books,
 )
-from integrations.providers.common import PATTERN_MESSAGES, TIME_ZONE_FORMAT, Template
+from integrations.providers.common import (
+    PATTERN_MESSAGES,
+    PEM_CERTIFICATE_FORMAT,
+    TIME_ZONE_FORMAT,
+    Template,
+)
 
 __all__ = [
     "TEMPLATES",
@@ -68,6 +74,8 @@ FORMAT_MESSAGES = {
     "or password",
     "uuid": "must be a UUID such as 00000000-0000-0000-0000-000000000000",
     TIME_ZONE_FORMAT: "must be an IANA time zone name such as Africa/Lagos",
+    PEM_CERTIFICATE_FORMAT: "must be one or more PEM certificates "
+    "(-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
 }
 
 
@@ -200,6 +208,16 @@ def _is_http_url(value: Any) -> bool:
     parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     no_credentials = parts.username is None and parts.password is None
     return parts.scheme in ("http", "https") and bool(parts.hostname) and no_credentials
+
+
+@FORMAT_CHECKER.checks(PEM_CERTIFICATE_FORMAT)
+def _is_pem_certificate(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        return bool(x509.load_pem_x509_certificates(value.encode()))
+    except ValueError:
+        return False
 
 
 @FORMAT_CHECKER.checks(TIME_ZONE_FORMAT)

@@ -11,6 +11,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # Not a standard JSON Schema format: validators that do not know it ignore it, and
 # config_errors registers a check for it against the IANA time zone database.
 TIME_ZONE_FORMAT = "iana-time-zone"
+PEM_CERTIFICATE_FORMAT = "pem-certificate"
 
 URL_PATTERN = r"^https?://"
 LETTERS_AND_DIGITS = r"^[A-Za-z0-9]*$"

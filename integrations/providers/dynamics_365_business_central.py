@@ -10,8 +10,8 @@ from integrations.probing import (
     Outcome,
     ProbeFailed,
     describe_body,
+    folded_json,
     http_failure,
-    looks_like_json,
     service_urls,
 )
 from integrations.providers.common import (
@@ -25,7 +25,6 @@ from integrations.providers.oauth import (
     TokenEndpoint,
     bearer,
     client_credentials_token,
-    keys_folded,
 )
 
 SCHEMA = config_schema(
@@ -170,7 +169,7 @@ def probe(check: Check) -> Outcome:
 
 
 def companies_of(response, check: Check) -> list:
-    body = keys_folded(response.json()) if looks_like_json(response) else None
+    body = folded_json(response)
     if response.status_code != 200:
         raise ProbeFailed(failure_outcome(response, body, check))
     companies = body.get("value") if isinstance(body, dict) else None

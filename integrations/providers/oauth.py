@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.probing import Check, Outcome, ProbeFailed, describe_body
+from integrations.probing import Check, Outcome, ProbeFailed, describe_body, keys_folded
 
 # OAuth error codes are short ASCII words; anything else is not repeated to the user.
 ERROR_CODE = re.compile(r"^[A-Za-z_ ]{1,40}$")
@@ -34,19 +34,6 @@ class TokenEndpoint:
     client_auth: str = "basic"
     hints: dict[str, str] = field(default_factory=dict)
     directory_codes: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
-def keys_folded(value: Any) -> Any:
-    """The same JSON with every object key in lower case, at every depth.
-
-    Vendors spell keys differently between versions (Fault/fault, Detail/detail), so
-    probes compare keys case-insensitively by reading this copy.
-    """
-    if isinstance(value, dict):
-        return {str(k).lower(): keys_folded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [keys_folded(item) for item in value]
-    return value
 
 
 def config_value(check: Check, name: str) -> str:

@@ -10,8 +10,8 @@ from integrations.probing import (
     Outcome,
     ProbeFailed,
     describe_body,
+    folded_json,
     http_failure,
-    looks_like_json,
     service_urls,
 )
 from integrations.providers.common import (
@@ -24,7 +24,6 @@ from integrations.providers.common import (
 from integrations.providers.oauth import (
     TokenEndpoint,
     bearer,
-    keys_folded,
     refresh_access_token,
 )
 
@@ -119,7 +118,7 @@ def probe(check: Check) -> Outcome:
 
 def company_info(response, check: Check) -> dict[str, Any]:
     """The CompanyInfo object of a 200 answer; anything else stops the probe."""
-    body = keys_folded(response.json()) if looks_like_json(response) else None
+    body = folded_json(response)
     fault = fault_of(body)
     if response.status_code != 200 or fault is not None:
         raise ProbeFailed(failure_outcome(response, fault, check))

@@ -9,15 +9,14 @@ from integrations.probing import (
     Outcome,
     ProbeFailed,
     describe_body,
+    folded_json,
     http_failure,
-    looks_like_json,
     service_urls,
 )
 from integrations.providers.common import Template, config_schema, oauth_client, text
 from integrations.providers.oauth import (
     TokenEndpoint,
     bearer,
-    keys_folded,
     refresh_access_token,
 )
 
@@ -93,7 +92,7 @@ def probe(check: Check) -> Outcome:
 
 
 def businesses_of(response) -> list:
-    body = keys_folded(response.json()) if looks_like_json(response) else None
+    body = folded_json(response)
     if response.status_code != 200:
         raise ProbeFailed(failure_outcome(response, body))
     items = body.get("$items") if isinstance(body, dict) else None

@@ -12,11 +12,17 @@ from integrations.probing import (
     Outcome,
     ProbeFailed,
     describe_body,
+    folded_json,
     http_failure,
-    looks_like_json,
 )
-from integrations.providers.common import Template, config_schema, secret, text, url
-from integrations.providers.oauth import keys_folded
+from integrations.providers.common import (
+    PEM_CERTIFICATE_FORMAT,
+    Template,
+    config_schema,
+    secret,
+    text,
+    url,
+)
 
 SCHEMA = config_schema(
     "SAP Business One",
@@ -40,6 +46,18 @@ SCHEMA = config_schema(
             "certificate; the connection is then open to interception.",
             "default": True,
             "examples": [True],
+        },
+        "ca_certificate": {
+            "type": "string",
+            "title": "CA certificate",
+            "description": "PEM certificate of the authority that signed the Service "
+            "Layer's certificate (or the self-signed certificate itself), to trust it "
+            "while keeping TLS verification on.",
+            "format": PEM_CERTIFICATE_FORMAT,
+            "maxLength": 20000,
+            "examples": [
+                "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----"
+            ],
         },
     },
     ["api_url", "company_db", "username"],
@@ -65,12 +83,12 @@ HINTS = {
 
 TLS_HINTS = {
     "self_signed": "The Service Layer uses a self-signed certificate, as it does out "
-    "of the box. Either install a certificate from a public or company authority on "
-    "it and add that CA to the authorities this service trusts, or, for an "
-    "on-premise server you control, set verify_tls to false in this integration.",
+    "of the box. Paste that certificate (or the CA that signed a replacement) into "
+    "ca_certificate, or, for an on-premise server you control, set verify_tls to "
+    "false in this integration.",
     "untrusted": "The Service Layer's certificate comes from an authority this "
-    "service does not trust. Add that CA to the trusted authorities, or, for an "
-    "on-premise server you control, set verify_tls to false in this integration.",
+    "service does not trust. Paste that CA's certificate into ca_certificate, or, "
+    "for an on-premise server you control, set verify_tls to false.",
 }
 
 WRONG_COMPANY_WORDS = ("sld", "company", "database")
@@ -122,7 +140,7 @@ def probe(check: Check) -> Outcome:
 
 def session_of(response, check: Check) -> dict[str, Any]:
     """The session cookies and version of a successful Login answer."""
-    body = keys_folded(response.json()) if looks_like_json(response) else None
+    body = folded_json(response)
     if response.status_code != 200:
         raise ProbeFailed(failure_outcome(response, body, check))
     if not isinstance(body, dict) or not body.get("sessionid"):
@@ -226,7 +244,7 @@ def company_name(check: Check, base: str, cookie: str) -> str | None:
         json={},
         headers={"Cookie": cookie, "Accept": "application/json"},
     )
-    body = keys_folded(response.json()) if looks_like_json(response) else None
+    body = folded_json(response)
     if response.status_code != 200 or not isinstance(body, dict):
         return None
     name = body.get("companyname")

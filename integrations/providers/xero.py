@@ -9,15 +9,14 @@ from integrations.probing import (
     Outcome,
     ProbeFailed,
     describe_body,
+    folded_json,
     http_failure,
-    looks_like_json,
     service_urls,
 )
 from integrations.providers.common import Template, config_schema, oauth_client, uuid
 from integrations.providers.oauth import (
     TokenEndpoint,
     bearer,
-    keys_folded,
     refresh_access_token,
 )
 
@@ -109,7 +108,7 @@ def answer_of(response, shape: type) -> Any:
     """The folded JSON of a 200 answer of the expected shape; else a classified stop."""
     if response.status_code != 200:
         raise ProbeFailed(failure_outcome(response))
-    body = keys_folded(response.json()) if looks_like_json(response) else None
+    body = folded_json(response)
     if not isinstance(body, shape):
         found = "JSON of another shape" if body is not None else describe_body(response)
         raise ProbeFailed(
@@ -162,7 +161,7 @@ def organisation_of(body: dict[str, Any]) -> dict[str, Any]:
 def failure_outcome(response) -> Outcome:
     """Classify by status and Detail: Xero answers a missing scope with 401 too."""
     status = response.status_code
-    body = keys_folded(response.json()) if looks_like_json(response) else {}
+    body = folded_json(response) or {}
     detail = str(body.get("detail", "")).lower() if isinstance(body, dict) else ""
 
     if status == 401 and detail.startswith("authorizationunsuccessful"):

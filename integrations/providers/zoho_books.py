@@ -10,8 +10,8 @@ from integrations.probing import (
     Outcome,
     ProbeFailed,
     describe_body,
+    folded_json,
     http_failure,
-    looks_like_json,
     service_urls,
 )
 from integrations.providers.common import (
@@ -24,7 +24,6 @@ from integrations.providers.common import (
 from integrations.providers.oauth import (
     TokenEndpoint,
     bearer,
-    keys_folded,
     refresh_access_token,
 )
 
@@ -127,7 +126,7 @@ def probe(check: Check) -> Outcome:
 
 def organizations_of(response, check: Check, token: dict[str, Any]) -> list:
     """The organisations of a successful answer; Zoho's code 0 means success."""
-    body = keys_folded(response.json()) if looks_like_json(response) else None
+    body = folded_json(response)
     code = body.get("code") if isinstance(body, dict) else None
     if response.status_code != 200 or (code is not None and code != 0):
         raise ProbeFailed(failure_outcome(response, body, check, token))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -797,3 +798,32 @@ class TestBusinessCentral:
 
         assert result["status"] == status, result
         assert words in result["hint"]
+
+
+@pytest.mark.django_db
+def test_a_pasted_ca_certificate_lets_a_self_signed_server_through(
+    member, client_record, tmp_path
+):
+    certificate, _key = self_signed(tmp_path, "service-layer", "localhost")
+    with FakeServiceLayer(certificate=(certificate, _key)) as fake:
+        integration = TestSapBusinessOne().sap(
+            client_record, fake.url, ca_certificate=Path(certificate).read_text()
+        )
+        result = run_test(member, integration)
+
+    assert result["status"] == "ok", result
+
+
+@pytest.mark.django_db
+def test_an_unreadable_ca_certificate_is_refused_at_write_time(member, client_record):
+    from integrations.secrets import write_errors
+
+    config = {
+        "api_url": "https://127.0.0.1:9/b1s/v1",
+        "company_db": "SBODEMO",
+        "username": "manager",
+        "ca_certificate": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
+    }
+    errors = write_errors("sap_business_one", config, {}, None, set())
+
+    assert "PEM" in errors["config.ca_certificate"][0]
