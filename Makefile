@@ -5,6 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+SCALE ?= full
 KEYS_FILE := .local/field-encryption-keys
 
 .PHONY: run test lint format install migrate seed
@@ -49,3 +50,16 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# make bench  times the product against a floor without Django on a database of its
+# own (SCALE=small for a tenth of the data, KEEP=1 to keep the database)
+.PHONY: bench
+bench: install
+	SCALE=$(SCALE) $(BIN)/python -m bench.run
+
+# Fuzz every API operation against a live server on loopback (schemathesis), as a team
+# member and as staff. EXAMPLES bounds the generated cases per operation.
+.PHONY: check-api
+check-api: EXAMPLES ?= 25
+check-api: install
+	$(BIN)/python taxpoynt/tests/check_api.py --examples $(EXAMPLES)

@@ -55,7 +55,9 @@ class TestWhatIsDue:
     def test_missed_due_times_are_coalesced_into_the_next_one(self, client_record):
         now = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
         integration = add(client_record, "http://127.0.0.1:9", "Late")
-        Integration.objects.filter(pk=integration.pk).update(next_due_at=now - timedelta(days=3))
+        Integration.objects.filter(pk=integration.pk).update(
+            next_due_at=now - timedelta(days=3)
+        )
 
         claimed = monitor.claim(now)
 
@@ -82,7 +84,14 @@ class TestHealth:
                 integration.refresh_from_db()
                 seen.append(integration.health)
 
-        assert seen == ["unknown", "healthy", "degraded", "degraded", "failing", "healthy"]
+        assert seen == [
+            "unknown",
+            "healthy",
+            "degraded",
+            "degraded",
+            "failing",
+            "healthy",
+        ]
         assert integration.version == 1
 
     def test_it_logs_one_line_per_test_without_secrets(self, client_record, caplog):
@@ -99,7 +108,9 @@ class TestHealth:
             integration.save()
             monitor.run_cycle()
 
-        lines = [r.getMessage() for r in caplog.records if r.name == "integrations.monitor"]
+        lines = [
+            r.getMessage() for r in caplog.records if r.name == "integrations.monitor"
+        ]
         assert len(lines) == 1
         assert f"integration {integration.pk}" in lines[0] and ": ok in " in lines[0]
         assert "monitor-canary-not-real" not in caplog.text
@@ -126,7 +137,9 @@ def test_several_workers_test_each_due_integration_exactly_once(client_record):
         for thread in threads:
             thread.join(timeout=120)
 
-    per_integration = Counter(ConnectionTest.objects.values_list("integration_id", flat=True))
+    per_integration = Counter(
+        ConnectionTest.objects.values_list("integration_id", flat=True)
+    )
     assert len(per_integration) == 40
     assert set(per_integration.values()) == {1}
     assert len(fake.requests) == 40

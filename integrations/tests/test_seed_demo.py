@@ -33,3 +33,11 @@ def test_demo_integrations_have_versions_by_different_users():
     usernames = set(Integration.history.values_list("history_username", flat=True))
     assert len(usernames) >= 2
     assert Integration.objects.filter(version__gte=3).exists()
+
+
+def test_demo_integrations_are_valid_for_their_templates():
+    call_command("seed_demo")
+
+    for integration in Integration.objects.all():
+        integration.full_clean()
+        assert integration.secret_status(), integration.integration_type

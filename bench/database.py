@@ -1,0 +1,63 @@
+"""The bench's own database: created next to the one DATABASE_URL names, then dropped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess  # noqa: S404 - runs manage.py of this project only
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class BenchDatabase:
+    url: str
+    engine: str  # "postgresql" or "sqlite"
+    server_url: str = ""
+    name: str = ""
+    folder: str = ""
+
+
+def create(server_url: str) -> BenchDatabase:
+    """Create an empty database for the bench on the server DATABASE_URL names."""
+    if server_url.startswith("sqlite"):
+        folder = tempfile.mkdtemp(prefix="taxpoynt-bench-")
+        path = Path(folder) / "bench.sqlite3"
+        return BenchDatabase(f"sqlite:///{path}", "sqlite", folder=folder)
+
+    import psycopg
+    from psycopg import sql
+
+    name = f"taxpoynt_bench_{os.getpid()}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    parts = urlsplit(server_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+    return BenchDatabase(url, "postgresql", server_url=server_url, name=name)
+
+
+def migrate(database: BenchDatabase, environment: dict[str, str]) -> None:
+    subprocess.run(  # noqa: S603 - fixed arguments, this project's manage.py
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=PROJECT,
+        env={**environment, "DATABASE_URL": database.url},
+        check=True,
+    )
+
+
+def drop(database: BenchDatabase) -> None:
+    if database.engine == "sqlite":
+        shutil.rmtree(database.folder, ignore_errors=True)
+        return
+
+    import psycopg
+    from psycopg import sql
+
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    with psycopg.connect(database.server_url, autocommit=True) as connection:
+        connection.execute(statement.format(sql.Identifier(database.name)))
