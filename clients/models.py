@@ -10,7 +10,11 @@ from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from taxpoynt.changelog import ChangeLogged, HistoryEntry
-from taxpoynt.validation import attach_constraint_errors
+from taxpoynt.validation import (
+    attach_constraint_errors,
+    validate_plain_text,
+    validate_single_line,
+)
 
 # FIRS issues TINs as eight digits, a hyphen and four digits (12345678-0001); the Joint Tax
 # Board's newer TINs are ten digits. Both are in use on invoices today.
@@ -30,7 +34,7 @@ class ClientQuerySet(models.QuerySet):
 
 
 class Client(ChangeLogged):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     tin = models.CharField(
         "TIN",
         max_length=13,
@@ -41,8 +45,10 @@ class Client(ChangeLogged):
         help_text="Tax Identification Number, e.g. 12345678-0001.",
     )
     contact_email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    address = models.TextField(blank=True)
+    phone = models.CharField(
+        max_length=40, blank=True, validators=[validate_single_line]
+    )
+    address = models.TextField(blank=True, validators=[validate_plain_text])
     team = models.ForeignKey(
         Group,
         on_delete=models.SET_NULL,

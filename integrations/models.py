@@ -17,7 +17,9 @@ from integrations import schedules, secret_box, secrets
 from taxpoynt.changelog import BOOKKEEPING_FIELDS, ChangeLogged, HistoryEntry
 from taxpoynt.validation import (
     attach_constraint_errors,
-    find_nul_character,
+    find_unstorable_text,
+    validate_plain_text,
+    validate_single_line,
     without_nul_characters,
 )
 
@@ -33,9 +35,12 @@ def config_problem(value) -> tuple[str, str] | None:
             "config",
             f'Must be a JSON object such as {{"api_url": "..."}}, not {kind}.',
         )
-    path = find_nul_character(value, "config")
+    path = find_unstorable_text(value, "config")
     if path:
-        return path, "Contains a NUL character (\\u0000); remove it."
+        return (
+            path,
+            "Contains a NUL character (\\u0000) or half a surrogate pair; remove it.",
+        )
     return None
 
 
@@ -79,13 +84,13 @@ class Integration(ChangeLogged):
         related_name="integrations",
         help_text="A client cannot be deleted while it still has integrations.",
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     integration_type = models.CharField(
         max_length=50,
         validators=[validate_slug],
         help_text='The system connected to, as a short slug such as "odoo".',
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[validate_plain_text])
     config = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.DRAFT

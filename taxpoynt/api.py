@@ -7,9 +7,12 @@ user, the reason and the request id, and a write that fails leaves nothing behin
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import ProtectedError
+from django.http import JsonResponse
 from rest_framework import (
     exceptions,
     pagination,
@@ -21,8 +24,17 @@ from rest_framework import (
 from rest_framework.views import exception_handler
 
 from taxpoynt.changelog import VersionConflict
+from taxpoynt.validation import unstorable
+
+logger = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 500
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable; try again in a minute."
+    default_code = "service_unavailable"
 
 
 class Problem(exceptions.APIException):
@@ -56,6 +68,12 @@ def api_exception_handler(error, context):
             "load it again and reapply your change.",
             current_version=error.current_version,
         )
+    elif isinstance(error, OperationalError | InterfaceError):
+        # The database is unreachable or went away: a temporary condition, said in JSON.
+        logger.warning(
+            "database unavailable during an API request: %s", type(error).__name__
+        )
+        error = ServiceUnavailable()
     elif isinstance(error, DjangoValidationError):
         error = exceptions.ValidationError(
             error.message_dict if hasattr(error, "error_dict") else error.messages
@@ -63,6 +81,8 @@ def api_exception_handler(error, context):
     response = exception_handler(error, context)
     if response is not None and isinstance(error, Problem):
         response.data.update(error.extra)
+    if response is not None and isinstance(error, ServiceUnavailable):
+        response["Retry-After"] = "30"
     return response
 
 
@@ -96,15 +116,16 @@ def change_reason(request) -> str:
         raise exceptions.ValidationError(
             {"reason": [f"Must be at most {MAX_REASON_LENGTH} characters."]}
         )
-    if "\x00" in reason:
-        raise exceptions.ValidationError(
-            {"reason": ["Must not contain NUL characters."]}
-        )
+    if unstorable(reason):
+        raise exceptions.ValidationError({"reason": [UNSTORABLE_TEXT]})
     return reason
 
 
 # DRF quietly turns 42 into "42" and "1" into True. API clients sending the wrong JSON
 # type have a bug; telling them is kinder than storing a guess.
+# Databases store ids and versions in 64 bits at most; SQLite overflows beyond.
+LARGEST_ID = 2**63 - 1
+
 EXPECTED_JSON_TYPES = [
     (serializers.BooleanField, (bool,), "true or false"),
     (serializers.CharField, (str,), "a string"),
@@ -124,6 +145,9 @@ def json_type_errors(fields, data: dict) -> dict[str, list[str]]:
             continue
         if field.read_only or value is None:
             continue
+        if isinstance(value, str) and unstorable(value):
+            errors[name] = [UNSTORABLE_TEXT]
+            continue
         for field_class, types, expected in EXPECTED_JSON_TYPES:
             if isinstance(field, field_class):
                 wrong = not isinstance(value, types) or (
@@ -131,8 +155,14 @@ def json_type_errors(fields, data: dict) -> dict[str, list[str]]:
                 )
                 if wrong:
                     errors[name] = [f"Must be {expected}, not {type(value).__name__}."]
+                elif int in types and not -LARGEST_ID <= value <= LARGEST_ID:
+                    errors[name] = [f"Must be between {-LARGEST_ID} and {LARGEST_ID}."]
                 break
     return errors
+
+
+UNSTORABLE_TEXT = "Contains a NUL character or half a surrogate pair; remove it."
+NAME_TAKEN = "This name is already taken (names are compared ignoring case)."
 
 
 class StrictTypes:
@@ -181,13 +211,12 @@ class ChangeLoggedSerializer(StrictTypes, serializers.ModelSerializer):
     def save_recorded(self, instance, user, reason):
         try:
             instance.record_change(user, reason).save()
-        except IntegrityError:
-            raise exceptions.ValidationError(
-                {
-                    "name": [
-                        "This name is already taken (names are compared ignoring case)."
-                    ]
-                }
+        except IntegrityError as error:
+            if "name_unique" in str(error):
+                raise exceptions.ValidationError({"name": [NAME_TAKEN]}) from None
+            raise Conflict(
+                "Something this change refers to changed meanwhile (was its client "
+                "deleted?); load it again and retry."
             ) from None
         return instance
 
@@ -222,3 +251,11 @@ class ChangeLoggedViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         instance.record_change(self.request.user, change_reason(self.request))
         instance.delete()
+
+
+def api_not_found(request) -> JsonResponse:
+    """Unknown paths under /api answer in JSON too, as API clients expect."""
+    return JsonResponse(
+        {"detail": "No such API endpoint; see /api/docs for the ones there are."},
+        status=404,
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.dispatch import receiver
+from django.http import Http404
 from simple_history.signals import pre_create_historical_record
 
 from taxpoynt.request_ids import current_request_id
@@ -44,6 +45,14 @@ class VersionConflict(Exception):
     def __init__(self, current_version: int):
         super().__init__(f"the object is now at version {current_version}")
         self.current_version = current_version
+
+
+class ObjectGone(Http404):
+    """Raised when saving or deleting an object that someone else deleted meanwhile.
+
+    Saving would silently bring it back as a new object; it is a 404 instead (an Http404,
+    so pages and the API answer it without each view catching it).
+    """
 
 
 class HistoryEntry(models.Model):
@@ -130,9 +139,11 @@ class ChangeLogged(models.Model):
         self.nothing_changed = False
         with transaction.atomic(using=kwargs.get("using")):
             stored = None
-            if not self._state.adding:
+            if not self._state.adding and self.pk is not None:
                 stored = type(self)._base_manager.select_for_update().filter(pk=self.pk)
                 stored = stored.first()
+                if stored is None:
+                    raise ObjectGone(f"{self._meta.verbose_name} was deleted meanwhile")
 
             if stored is None:
                 self._changed_fields = set_fields(self) + self.changes_beside_fields()
@@ -155,8 +166,9 @@ class ChangeLogged(models.Model):
         with transaction.atomic(using=kwargs.get("using")):
             stored = type(self)._base_manager.select_for_update().filter(pk=self.pk)
             stored = stored.first()
-            if stored is not None:
-                self.check_version(stored)
+            if stored is None:
+                raise ObjectGone(f"{self._meta.verbose_name} was deleted meanwhile")
+            self.check_version(stored)
             loaded_version = getattr(self, "version", None)
             if self.is_versioned:
                 # The "deleted" entry gets a version of its own so versions stay unique.

@@ -47,7 +47,7 @@ class StrictJSONParser(JSONParser):
                 "The request body is not valid UTF-8."
             ) from None
         try:
-            return json.loads(
+            data = json.loads(
                 text,
                 object_pairs_hook=refuse_duplicate_keys,
                 parse_constant=refuse_constant,
@@ -56,3 +56,4 @@ class StrictJSONParser(JSONParser):
             raise exceptions.ParseError("The JSON is nested too deeply.") from None
         except ValueError as error:
             raise exceptions.ParseError(f"Malformed JSON: {error}") from None
+        return data

@@ -9,6 +9,7 @@ from clients.api.urls import routes as client_routes
 from integrations.api.schedule_views import SchedulePreviewView
 from integrations.api.urls import routes as integration_routes
 from integrations.views import log_out
+from taxpoynt.api import api_not_found
 from taxpoynt.health import healthz
 
 admin.site.site_header = "TaxPoynt integrations"
@@ -42,6 +43,7 @@ urlpatterns = [
         name="schedule-preview",
     ),
     path("api/", include(router.urls)),
+    re_path(r"^api/", api_not_found),
     path("", include("integrations.urls")),
     path("", include("clients.urls")),
 ]

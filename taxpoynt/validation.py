@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -26,24 +27,35 @@ def attach_constraint_errors(error: ValidationError, field_by_code: dict[str, st
     return ValidationError(errors)
 
 
-def find_nul_character(value: Any, path: str) -> str | None:
-    """Return the JSON path of the first string (key or value) holding a NUL character.
+def unstorable(text: str) -> bool:
+    """NUL or half a surrogate pair: text PostgreSQL cannot store."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
-    PostgreSQL's jsonb and text columns cannot store U+0000, so such input is refused up
-    front on every database instead of failing at the database on one of them.
+
+def find_unstorable_text(value: Any, path: str) -> str | None:
+    """Return the JSON path of the first string (key or value) PostgreSQL cannot store.
+
+    Its jsonb and text columns refuse U+0000 and lone surrogates, so such input is
+    refused up front on every database instead of failing at the database on one.
     """
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return path if unstorable(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in str(key):
+            if unstorable(str(key)):
                 return path
-            found = find_nul_character(item, f"{path}.{key}")
+            found = find_unstorable_text(item, f"{path}.{key}")
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = find_nul_character(item, f"{path}[{index}]")
+            found = find_unstorable_text(item, f"{path}[{index}]")
             if found:
                 return found
     return None
@@ -64,3 +76,28 @@ def without_nul_characters(value: Any) -> Any:
     if isinstance(value, list):
         return [without_nul_characters(item) for item in value]
     return value
+
+
+# C0 and C1 control characters, DEL, and the bidirectional overrides that make text
+# display in another order than it is stored (names that lie about themselves).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MULTILINE_CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def validate_single_line(value: str) -> None:
+    if CONTROL_CHARACTERS.search(value or ""):
+        raise ValidationError(
+            "Remove control characters (such as tabs, line breaks or direction "
+            "overrides): this field is one line of plain text.",
+            code="control_characters",
+        )
+
+
+def validate_plain_text(value: str) -> None:
+    if MULTILINE_CONTROL_CHARACTERS.search(value or ""):
+        raise ValidationError(
+            "Remove control characters other than line breaks and tabs.",
+            code="control_characters",
+        )

@@ -29,6 +29,7 @@ class ClientViewSet(ChangeLoggedViewSet):
 
     queryset = Client.objects.all()
     serializer_class = ClientSerializer
+    lookup_value_regex = "[0-9]{1,18}"
     filter_backends = [filters.DjangoFilterBackend, SearchFilter, OrderingFilter]
     filterset_class = ClientFilters
     search_fields = ["name", "tin"]

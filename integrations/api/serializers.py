@@ -13,7 +13,11 @@ from integrations.models import (
     Integration,
     config_problem,
 )
-from taxpoynt.api import ChangeLoggedSerializer, Conflict, StrictTypes
+from taxpoynt.api import LARGEST_ID, ChangeLoggedSerializer, Conflict, StrictTypes
+from taxpoynt.validation import validate_single_line
+
+# Versions are stored as 32-bit positive integers.
+LARGEST_VERSION = 2**31 - 1
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -43,6 +47,7 @@ class IntegrationSerializer(ChangeLoggedSerializer):
     version = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=LARGEST_VERSION,
         help_text="On writes: the version you started from. A stale one answers 409.",
     )
 
@@ -200,12 +205,14 @@ class DiffSerializer(serializers.Serializer):
 
 
 class RollbackRequestSerializer(StrictTypes, serializers.Serializer):
-    version = serializers.IntegerField(min_value=1, help_text="The version to restore.")
+    version = serializers.IntegerField(
+        min_value=1, max_value=LARGEST_VERSION, help_text="The version to restore."
+    )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
 class CloneRequestSerializer(StrictTypes, serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, validators=[validate_single_line])
     client = serializers.PrimaryKeyRelatedField(
         queryset=Client.objects.none(),
         required=False,
@@ -310,6 +317,7 @@ class DraftTestRequestSerializer(StrictTypes, serializers.Serializer):
     integration = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=LARGEST_ID,
         help_text="An integration whose stored secrets fill in the ones left out, "
         "while the target host is unchanged.",
     )
@@ -323,7 +331,7 @@ class DraftTestRequestSerializer(StrictTypes, serializers.Serializer):
 
 class BulkTestRequestSerializer(StrictTypes, serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=LARGEST_ID),
         required=False,
         max_length=1000,
         help_text="Integrations to test; without ids, the list's filters choose them.",

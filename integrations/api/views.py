@@ -103,6 +103,7 @@ class IntegrationViewSet(ChangeLoggedViewSet):
 
     queryset = Integration.objects.all()
     serializer_class = IntegrationSerializer
+    lookup_value_regex = "[0-9]{1,18}"
     filter_backends = [filters.DjangoFilterBackend, SearchFilter, OrderingFilter]
     filterset_class = IntegrationFilters
     search_fields = ["name", "client__name"]
@@ -331,7 +332,11 @@ class IntegrationViewSet(ChangeLoggedViewSet):
     )
     @action(detail=False, url_path="test", **TEST_ACTION)
     def test_many(self, request):
-        body = BulkTestRequestSerializer(data=request.data or {})
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError(
+                {"non_field_errors": ['Send an object such as {"ids": [1, 2]}, or {}.']}
+            )
+        body = BulkTestRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         chosen = self.filter_queryset(self.get_queryset())
         if "ids" in body.validated_data:

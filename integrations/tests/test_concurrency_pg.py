@@ -126,12 +126,6 @@ def test_twenty_writers_from_the_same_version_exactly_one_wins(member, integrati
     assert_history_is_whole(integration.pk)
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: it fails on most runs, not all
-    reason="a PATCH or rollback that loaded the integration before a concurrent "
-    "DELETE saves it again: ChangeLogged.save() finds no stored row, treats the save "
-    "as a create, and resurrects the integration with a '+' entry after '-'",
-)
 def test_clones_rollbacks_and_deletes_at_once_keep_history_whole(member, integration):
     api = api_as(member)
     for number in range(3):

@@ -16,7 +16,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 
 from clients.models import Client
 from conftest import api_as
@@ -210,55 +209,12 @@ def bad_values(field: Field) -> list[tuple[str, object]]:
     return cases
 
 
-# Known gaps of the product, each failing today; strict, so a fix turns them green.
-CONTROL_CHARACTERS_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="names and phone numbers accept control characters (BEL, ESC, CR, DEL, "
-    "bidi overrides); single-line fields need a validator refusing them",
-)
-VERSION_BOUND_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="version has no upper bound: a huge one is ignored on create, answered "
-    "409 (stale) on writes and 404 on rollback instead of a field error",
-)
-SURROGATE_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="a lone surrogate (\\ud800) inside config is accepted: config_problem "
-    "refuses NUL only, yet PostgreSQL cannot store such a string",
-)
-BARE_LIST_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="POST /api/integrations/test reads `request.data or {}`, so a body of "
-    "[] is taken as {} and tests everything visible instead of answering 400",
-)
-HUGE_ID_GAP = pytest.mark.xfail(
-    connection.vendor == "sqlite",  # PostgreSQL answers 400 already
-    strict=True,
-    raises=OverflowError,
-    reason="POST /api/integrations/test with an id above 2**63-1 fails with "
-    "OverflowError (500) on SQLite; ids need max_value",
-)
-
-
-def known_gap(endpoint: Endpoint, field: Field, what: str) -> list:
-    if what.startswith("control") and field.name in ("name", "phone"):
-        return [CONTROL_CHARACTERS_GAP]
-    if field.name == "version" and what.startswith("huge") and "-" not in what:
-        return [VERSION_BOUND_GAP]
-    if endpoint.label == "test many" and what == "huge id":
-        return [HUGE_ID_GAP]
-    if field.name == "config" and what == "lone surrogate":
-        return [SURROGATE_GAP]
-    return []
-
-
 FIELD_CASES = [
     pytest.param(
         endpoint,
         field,
         value,
         id=f"{endpoint.label}-{field.name}-{what}",
-        marks=known_gap(endpoint, field, what),
     )
     for endpoint in ENDPOINTS
     for field in endpoint.fields
@@ -292,9 +248,6 @@ BODY_CASES = [
         endpoint,
         what,
         id=f"{endpoint.label}-{what}",
-        marks=[BARE_LIST_GAP]
-        if (endpoint.label, what) == ("test many", "not an object")
-        else [],
     )
     for endpoint in ENDPOINTS
     for what, _, _ in body_level_cases({})
