@@ -132,10 +132,25 @@ def run(results, scale: str, bench_db, environment: dict, work: Path) -> None:
 
 
 def growth_cases(count: int) -> dict[str, str]:
+    """The first page, and the page 90% down the list as a client reaches it.
+
+    Clients walk a long list by following `next`, which in the default order is a
+    keyset cursor; the deep page is requested with the cursor of the row before it.
+    """
     return {
         "first page": "/api/integrations",
-        "deep page": f"/api/integrations?page={deep_page(count)}",
+        "deep page": f"/api/integrations?cursor={cursor_before_page(deep_page(count))}",
     }
+
+
+def cursor_before_page(page: int) -> str:
+    from integrations.api.views import IntegrationViewSet
+    from integrations.models import Integration
+    from taxpoynt.api import encode_cursor
+
+    keyset = IntegrationViewSet.keyset
+    ordered = Integration.objects.order_by(*keyset).values_list(*keyset)
+    return encode_cursor(list(ordered[(page - 1) * PAGE - 1]))
 
 
 def filter_cases(client_ids: list[int]) -> dict[str, str]:

@@ -68,6 +68,8 @@ class Client(ChangeLogged):
 
     class Meta:
         ordering = ["name"]
+        # Lists sort by client name; the unique index is on Lower(name), not name.
+        indexes = [models.Index(fields=["name"])]
         constraints = [
             models.UniqueConstraint(
                 Lower("name"),

@@ -13,6 +13,7 @@ share an address), and an OutboundClient is not safe to share between threads.
 from __future__ import annotations
 
 import codecs
+import functools
 import ipaddress
 import json as jsonlib
 import re
@@ -758,6 +759,19 @@ def _raw_path(target: _Target) -> bytes:
 
 
 def _ssl_context(verify_tls: bool, ca_bundle: str | None) -> ssl.SSLContext:
+    # Loading the public authorities costs ~80 ms of CPU: do it once per process, not
+    # per test. A CA bundle of one integration is read for its test only.
+    if ca_bundle:
+        return _new_ssl_context(verify_tls, ca_bundle)
+    return _shared_ssl_context(verify_tls)
+
+
+@functools.cache
+def _shared_ssl_context(verify_tls: bool) -> ssl.SSLContext:
+    return _new_ssl_context(verify_tls, None)
+
+
+def _new_ssl_context(verify_tls: bool, ca_bundle: str | None) -> ssl.SSLContext:
     if not verify_tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False

@@ -45,7 +45,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from croniter import CroniterBadDateError, croniter
@@ -426,3 +426,23 @@ def tidied(config: dict) -> dict:
         if isinstance(tidy.get(key), str):
             tidy[key] = tidy[key].strip()
     return tidy
+
+
+def upcoming_runs(
+    schedule: str, timezone: str, now: datetime, count: int = 5
+) -> list[datetime]:
+    """next_runs after `now`, shared by every caller in the same minute.
+
+    Runs always fall on whole minutes, so the runs after the start of the current
+    minute are the runs after now. A list page of hundreds of integrations then computes
+    each distinct schedule once, not once per row.
+    """
+    if not isinstance(schedule, str) or not isinstance(timezone, str):
+        return next_runs(schedule, timezone, now, count)  # raises ScheduleError
+    minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+    return list(_runs_after_minute(schedule, timezone, minute, count))
+
+
+@lru_cache(maxsize=4096)
+def _runs_after_minute(schedule: str, timezone: str, minute: datetime, count: int):
+    return tuple(next_runs(schedule, timezone, minute, count))

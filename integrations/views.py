@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -125,9 +124,7 @@ def integration_list(request: HttpRequest) -> HttpResponse:
 
 def filtered(integrations, wanted: dict[str, Any]):
     if wanted.get("q"):
-        integrations = integrations.filter(
-            Q(name__icontains=wanted["q"]) | Q(client__name__icontains=wanted["q"])
-        )
+        integrations = integrations.matching(wanted["q"])
     if wanted.get("client"):
         integrations = integrations.filter(client=wanted["client"])
     if wanted.get("type"):

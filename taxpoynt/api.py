@@ -7,11 +7,13 @@ user, the reason and the request id, and a write that fails leaves nothing behin
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
 from django.http import JsonResponse
 from rest_framework import (
     exceptions,
@@ -21,6 +23,8 @@ from rest_framework import (
     status,
     viewsets,
 )
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler
 
 from taxpoynt.changelog import VersionConflict
@@ -87,9 +91,121 @@ def api_exception_handler(error, context):
 
 
 class Pages(pagination.PageNumberPagination):
+    """Numbered pages (?page=N); in a view's default order, `next` is a keyset cursor.
+
+    An OFFSET costs as much as the rows it skips, so deep pages of a large table get
+    slower and slower. Following `next` links instead continues after the last row
+    shown (?cursor=...), which costs the same on every page. ?page=N still jumps.
+    Views opt in with `keyset`, the unique default order as field paths.
+    """
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.cursor_rows = None
+        # A custom ?ordering= has no cursor: its rows need not be unique or indexed.
+        # Only the view's own list is in its keyset order (not, say, its history).
+        custom_order = "ordering" in request.query_params
+        own_list = getattr(view, "action", None) == "list"
+        keyset = tuple(getattr(view, "keyset", ())) if own_list else ()
+        self.keyset = () if custom_order else keyset
+        if "cursor" not in request.query_params:
+            return super().paginate_queryset(queryset, request, view)
+
+        if not self.keyset or "page" in request.query_params:
+            raise exceptions.ValidationError(
+                {
+                    "cursor": [
+                        "A cursor follows the default order: drop ordering and page."
+                    ]
+                }
+            )
+        return self.rows_after_cursor(queryset, request)
+
+    def rows_after_cursor(self, queryset, request) -> list:
+        after = decode_cursor(request.query_params["cursor"], len(self.keyset))
+        size = self.get_page_size(request)
+        self.count = queryset.count()
+        rows = list(after_key(queryset, self.keyset, after)[: size + 1])
+        self.cursor_rows, self.has_more = rows[:size], len(rows) > size
+        return self.cursor_rows
+
+    def get_paginated_response(self, data):
+        if self.cursor_rows is not None:
+            count, previous = self.count, None
+        else:
+            count, previous = self.page.paginator.count, self.get_previous_link()
+        return Response(
+            {
+                "count": count,
+                "next": self.next_link(),
+                "previous": previous,
+                "results": data,
+            }
+        )
+
+    def next_link(self) -> str | None:
+        rows = self.cursor_rows if self.cursor_rows is not None else list(self.page)
+        more = self.has_more if self.cursor_rows is not None else self.page.has_next()
+        if not more:
+            return None
+        if not self.keyset:
+            return self.get_next_link()
+        url = self.request.build_absolute_uri()
+        cursor = encode_cursor(key_of(rows[-1], self.keyset))
+        return replace_query_param(remove_query_param(url, "page"), "cursor", cursor)
+
+
+def key_of(row, keyset) -> list:
+    values = []
+    for path in keyset:
+        value = row
+        for part in path.split("__"):
+            value = getattr(value, part)
+        values.append(value)
+    return values
+
+
+def after_key(queryset, keyset, after: list):
+    """Rows strictly after `after` in the keyset order (all ascending)."""
+    condition = Q()
+    for position, field in enumerate(keyset):
+        equal = {keyset[i]: after[i] for i in range(position)}
+        condition |= Q(**equal, **{f"{field}__gt": after[position]})
+    # Repeating the first column as a range lets the database use its index.
+    return (
+        queryset.filter(**{f"{keyset[0]}__gte": after[0]})
+        .filter(condition)
+        .order_by(*keyset)
+    )
+
+
+def encode_cursor(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, length: int) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        values = None
+    usable = (
+        isinstance(values, list)
+        and len(values) == length
+        and all(
+            isinstance(value, str | int) and not isinstance(value, bool)
+            for value in values
+        )
+    )
+    if not usable:
+        raise exceptions.ValidationError(
+            {"cursor": ["Invalid cursor: use the `next` link of a previous page."]}
+        )
+    return values
 
 
 class ModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -79,6 +79,13 @@ TEST_ACTION = {
 
 
 class IntegrationFilters(filters.FilterSet):
+    search = filters.CharFilter(
+        method="search_names", label="Text in the integration's or its client's name"
+    )
+
+    def search_names(self, queryset, name, value):
+        return queryset.matching(value.strip()) if value.strip() else queryset
+
     class Meta:
         model = Integration
         fields = ["client", "integration_type", "status", "health"]
@@ -104,9 +111,8 @@ class IntegrationViewSet(ChangeLoggedViewSet):
     queryset = Integration.objects.all()
     serializer_class = IntegrationSerializer
     lookup_value_regex = "[0-9]{1,18}"
-    filter_backends = [filters.DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
     filterset_class = IntegrationFilters
-    search_fields = ["name", "client__name"]
     ordering_fields = [
         "name",
         "client__name",
@@ -117,7 +123,9 @@ class IntegrationViewSet(ChangeLoggedViewSet):
         "updated_at",
         "last_tested_at",
     ]
-    ordering = ["client__name", "name"]
+    ordering = ["client__name", "name", "id"]
+    # The default order, unique, for keyset pages (see taxpoynt.api.Pages).
+    keyset = ("client__name", "name", "id")
 
     def get_queryset(self):
         # Secret rows are read for their names and dates only, never their ciphertext.
@@ -212,7 +220,8 @@ class IntegrationViewSet(ChangeLoggedViewSet):
                 )
             numbers[name] = int(value)
 
-        entries = {entry.version: entry for entry in self.history_or_404()}
+        wanted = self.history_or_404().filter(version__in=numbers.values())
+        entries = {entry.version: entry for entry in wanted}
         missing = [number for number in numbers.values() if number not in entries]
         if missing:
             raise exceptions.NotFound(f"No version {missing[0]} of this integration.")
