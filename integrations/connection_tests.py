@@ -7,10 +7,12 @@ Either way the result says which stage failed, why, and what to do about it.
 
 from __future__ import annotations
 
+import logging
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +23,8 @@ from django.utils import timezone
 from integrations import providers, secrets
 from integrations.outbound import OutboundClient, OutboundError, Stage
 from integrations.probing import Check, Outcome, ProbeFailed, elapsed_ms
+
+logger = logging.getLogger(__name__)
 
 STATUSES = [
     "ok",
@@ -130,6 +134,16 @@ def outcome_of_probe(template, check: Check) -> Outcome:
         outcome = Outcome(error.status, error.message)
         if error.status == "tls_error":
             outcome.hint = TLS_HINTS.get(error.tls_problem or "")
+    except Exception:
+        # A bug in a probe must not hide the other results of a bulk test or the
+        # monitor's cycle; operators see the traceback, users a plain sentence.
+        logger.exception("the %s probe failed unexpectedly", template.slug)
+        outcome = Outcome(
+            "unexpected_response",
+            "The connection test itself failed unexpectedly; the operators have the "
+            "details in the logs.",
+            "Try again later. If it keeps happening, tell support.",
+        )
     if outcome.status != "ok" and not outcome.hint:
         outcome.hint = template.hints.get(outcome.status) or GENERAL_HINTS.get(
             outcome.status
@@ -258,20 +272,40 @@ def test_many(integrations, user=None, progress=None) -> list[dict[str, Any]]:
     """Test many integrations at once, at most CONNECTION_TEST_CONCURRENCY at a time.
 
     Results come back in the order of `integrations`, each with its integration id.
+    Each worker thread keeps one database connection for all its tests and closes it
+    when the queue is empty.
     """
     integrations = list(integrations)
     bound = max(1, int(getattr(settings, "CONNECTION_TEST_CONCURRENCY", 16)))
+    pending: queue.SimpleQueue = queue.SimpleQueue()
+    for index, integration in enumerate(integrations):
+        pending.put((index, integration))
+    results: list[dict[str, Any]] = [{} for _ in integrations]
 
-    def test_one(integration):
+    def work() -> None:
         try:
-            result = test_integration(integration, user)
+            while True:
+                try:
+                    index, integration = pending.get_nowait()
+                except queue.Empty:
+                    return
+                result = test_integration(integration, user)
+                results[index] = {
+                    "integration": integration.pk,
+                    "name": integration.name,
+                    **result,
+                }
+                if progress:
+                    progress(integration, result)
         finally:
-            # Each worker thread has its own connection; give it back.
             connections.close_all()
-        if progress:
-            progress(integration, result)
-        return {"integration": integration.pk, "name": integration.name, **result}
 
     close_old_connections()
-    with ThreadPoolExecutor(max_workers=min(bound, len(integrations) or 1)) as pool:
-        return list(pool.map(test_one, integrations))
+    workers = [
+        threading.Thread(target=work) for _ in range(min(bound, len(integrations)))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return results

@@ -423,3 +423,27 @@ def test_the_command_tests_and_prints_a_summary(client_record, capsys):
     assert "ERP" in output
     assert "ok" in output
     assert "1 tested" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bug_in_a_probe_becomes_a_plain_result(
+    member, client_record, monkeypatch, caplog
+):
+    import dataclasses
+
+    from integrations import providers
+
+    def broken_probe(check):
+        raise RuntimeError("probe bug")
+
+    broken = dataclasses.replace(
+        providers.TEMPLATES["generic_rest"], probe=broken_probe
+    )
+    monkeypatch.setitem(providers.TEMPLATES, "generic_rest", broken)
+    integration = rest_integration(client_record, "http://127.0.0.1:9")
+
+    result = run_test(api_as(member), integration)
+
+    assert result["status"] == "unexpected_response"
+    assert "probe bug" not in result["message"]
+    assert "probe bug" in caplog.text
