@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client as DjangoClient
 
 from bench import baseline
+from integrations.connection_tests import WORKER_NAME
 
 
 class Capture:
@@ -128,7 +129,7 @@ def explain(raw_connection, statements: list) -> list[str]:
 
 
 class PeakThreads:
-    """Samples how many worker threads of thread pools are alive while a block runs.
+    """Samples how many connection-test worker threads are alive while a block runs.
 
     Threads of the fake servers are not counted: they stand for the remote systems.
     """
@@ -146,8 +147,7 @@ class PeakThreads:
     def sample(self) -> None:
         while self.running:
             workers = sum(
-                thread.name.startswith("ThreadPoolExecutor")
-                for thread in threading.enumerate()
+                thread.name.startswith(WORKER_NAME) for thread in threading.enumerate()
             )
             self.peak = max(self.peak, workers)
             time.sleep(0.005)

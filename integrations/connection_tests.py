@@ -43,6 +43,9 @@ STATUSES = [
     "verification_failed",
 ]
 
+# Names of the bulk test's worker threads (the bench counts them).
+WORKER_NAME = "connection-test"
+
 STAGE_ORDER = ["url", "dns", "connect", "tls", "http", "auth", "verify"]
 
 # What to do, when the system's probe has nothing more specific to say.
@@ -302,7 +305,8 @@ def test_many(integrations, user=None, progress=None) -> list[dict[str, Any]]:
 
     close_old_connections()
     workers = [
-        threading.Thread(target=work) for _ in range(min(bound, len(integrations)))
+        threading.Thread(target=work, name=f"{WORKER_NAME}-{number}")
+        for number in range(min(bound, len(integrations)))
     ]
     for worker in workers:
         worker.start()
