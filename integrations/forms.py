@@ -173,6 +173,8 @@ def parse_config(text: str) -> dict[str, Any]:
         ) from None
     except ValueError as error:
         raise forms.ValidationError(f"Not valid JSON: {error}.") from None
+    except RecursionError:
+        raise forms.ValidationError("The JSON is nested too deeply.") from None
     problem = config_problem(value)
     if problem:
         path, message = problem

@@ -18,10 +18,14 @@ from taxpoynt.changelog import BOOKKEEPING_FIELDS, ChangeLogged, HistoryEntry
 from taxpoynt.validation import (
     attach_constraint_errors,
     find_unstorable_text,
+    nesting_depth,
     validate_plain_text,
     validate_single_line,
     without_nul_characters,
 )
+
+# Configs are a few levels deep at most; a limit keeps recursive checks safe.
+MAX_CONFIG_DEPTH = 20
 
 
 def config_problem(value) -> tuple[str, str] | None:
@@ -35,6 +39,8 @@ def config_problem(value) -> tuple[str, str] | None:
             "config",
             f'Must be a JSON object such as {{"api_url": "..."}}, not {kind}.',
         )
+    if nesting_depth(value) > MAX_CONFIG_DEPTH:
+        return "config", f"Nests more than {MAX_CONFIG_DEPTH} levels deep; flatten it."
     path = find_unstorable_text(value, "config")
     if path:
         return (

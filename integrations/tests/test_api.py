@@ -525,3 +525,16 @@ def test_the_direct_representation_matches_drfs_field_walk(member, integration):
 
     assert json.loads(json.dumps(direct)) == json.loads(json.dumps(walked))
     assert list(direct) == list(walked)
+
+
+@pytest.mark.parametrize("depth", [25, 500, 900, 990])
+def test_deeply_nested_config_answers_400(member, integration, depth):
+    raw = '{"config": {"extra": ' + "[" * depth + "]" * depth + "}}"
+
+    response = api_as(member).generic(
+        "PATCH", url(integration), raw, content_type="application/json"
+    )
+
+    assert response.status_code == 400, response.content
+    integration.refresh_from_db()
+    assert integration.version == 1

@@ -125,3 +125,22 @@ def test_config_strings_may_not_hold_nul_characters(client_record):
     with pytest.raises(ValidationError) as error:
         integration.full_clean()
     assert "config.auth.user" in error.value.message_dict["config"][0]
+
+
+@pytest.mark.parametrize("depth", [25, 900])
+def test_deeply_nested_config_is_refused_not_crashed(client_record, depth):
+    config = {"api_url": "http://127.0.0.1:9", "auth_method": "none"}
+    nested = value = {}
+    for _ in range(depth):
+        value["x"] = {}
+        value = value["x"]
+    integration = Integration(
+        client=client_record,
+        name="Deep",
+        integration_type="generic_rest",
+        config={**config, "extra": nested},
+    )
+
+    with pytest.raises(ValidationError) as error:
+        integration.full_clean()
+    assert "levels deep" in str(error.value)

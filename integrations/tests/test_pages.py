@@ -781,3 +781,21 @@ def test_a_team_without_clients_sees_an_empty_choice(django_user_model):
     user = django_user_model.objects.create_user("kay", password="pw-for-tests")
     user.groups.add(team)
     assert browser_as(user).get("/integrations").status_code == 200
+
+
+def test_deeply_nested_raw_json_is_a_form_error(client, member, client_record):
+    client.force_login(member)
+    deep = "[" * 5000 + "]" * 5000
+
+    response = client.post(
+        "/integrations/new?type=generic_rest",
+        {
+            "integration_type": "generic_rest",
+            "client": client_record.pk,
+            "name": "Deep",
+            "status": "draft",
+            "config": '{"a": ' + deep + "}",
+        },
+    )
+
+    assert response.status_code == 400
