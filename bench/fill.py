@@ -180,6 +180,11 @@ def bulk_insert(model, rows) -> None:
 
 
 def analyze() -> None:
-    """Refresh the planner's statistics, as autovacuum would after such a load."""
+    """Refresh statistics and visibility, as autovacuum would after such a load.
+
+    On PostgreSQL, VACUUM also marks the pages all-visible, so that counting rows can
+    read a small index instead of the table, as it does on any settled database.
+    """
+    statement = "VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE"
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute(statement)
