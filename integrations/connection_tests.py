@@ -43,6 +43,7 @@ STATUSES = [
     "verification_failed",
 ]
 
+
 # Names of the bulk test's worker threads (the bench counts them).
 WORKER_NAME = "connection-test"
 
@@ -110,10 +111,33 @@ def run_check(
         check = Check(integration_type, config, stored_secrets, client, save_secret)
         outcome = outcome_of_probe(template, check)
         stages = merge_stages(client.stages, check.stages)
-        target = (
-            client.target(config.get("api_url", "")) if config.get("api_url") else {}
-        )
+        target = target_of(client, config.get("api_url"))
     return result_of(outcome, stages, target, tested_at, started)
+
+
+def target_of(client: OutboundClient, url: Any) -> dict[str, Any]:
+    """Scheme, host and port of the config's URL, when it has a usable one."""
+    if not isinstance(url, str) or not url:
+        return {}
+    try:
+        return client.target(url)
+    except OutboundError:
+        return {}
+
+
+def unexpected_failure() -> Outcome:
+    """A bug of ours, told plainly; the traceback goes to the log for the operators."""
+    return Outcome(
+        "unexpected_response",
+        "The connection test itself failed unexpectedly; the operators have the "
+        "details in the logs.",
+        "Try again later. If it keeps happening, tell support.",
+    )
+
+
+def failed_unexpectedly() -> dict[str, Any]:
+    started = time.perf_counter()
+    return result_of(unexpected_failure(), [], {}, timezone.now(), started)
 
 
 @contextmanager
@@ -141,12 +165,7 @@ def outcome_of_probe(template, check: Check) -> Outcome:
         # A bug in a probe must not hide the other results of a bulk test or the
         # monitor's cycle; operators see the traceback, users a plain sentence.
         logger.exception("the %s probe failed unexpectedly", template.slug)
-        outcome = Outcome(
-            "unexpected_response",
-            "The connection test itself failed unexpectedly; the operators have the "
-            "details in the logs.",
-            "Try again later. If it keeps happening, tell support.",
-        )
+        outcome = unexpected_failure()
     if outcome.status != "ok" and not outcome.hint:
         outcome.hint = template.hints.get(outcome.status) or GENERAL_HINTS.get(
             outcome.status
@@ -292,7 +311,12 @@ def test_many(integrations, user=None, progress=None) -> list[dict[str, Any]]:
                     index, integration = pending.get_nowait()
                 except queue.Empty:
                     return
-                result = test_integration(integration, user)
+                try:
+                    result = test_integration(integration, user)
+                except Exception:
+                    # One broken row must not leave the others without a result.
+                    logger.exception("testing integration %s failed", integration.pk)
+                    result = failed_unexpectedly()
                 results[index] = {
                     "integration": integration.pk,
                     "name": integration.name,

@@ -13,6 +13,7 @@ share an address), and an OutboundClient is not safe to share between threads.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import ipaddress
 import json as jsonlib
@@ -196,16 +197,32 @@ class _Hop:
     started: dict[str, float] = field(default_factory=dict)
     ended: dict[str, float] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
+    sock: socket.socket | None = None
+    cut_off: bool = False
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         name, _, phase = event.rpartition(".")
         name = name.split(".", 1)[-1]
+        if name == "connect_tcp" and phase == "complete":
+            stream = info.get("return_value")
+            self.sock = stream.get_extra_info("socket") if stream is not None else None
         if phase == "started":
             self.started[name] = time.monotonic()
         else:
             self.ended[name] = time.monotonic()
         if phase == "failed":
             self.failed.add(name)
+
+    def cut(self) -> None:
+        """Shut the connection when the total timeout is up.
+
+        Read timeouts restart with every byte, so a server sending a header line a
+        second would never trip them; this ends the request at the deadline anyway.
+        """
+        self.cut_off = True
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
 
     def duration_ms(self, name: str) -> float:
         """Time an event took, or has taken so far when it has not ended."""
@@ -631,7 +648,17 @@ class OutboundClient:
         }
         hop = _Hop()
         request = self._build(method, target, address, headers, body, timeouts, hop)
+        watchdog = threading.Timer(remaining, hop.cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return self._exchange(
+                request, auth, hop, target, address, timeouts, deadline
+            )
+        finally:
+            watchdog.cancel()
 
+    def _exchange(self, request, auth, hop, target, address, timeouts, deadline):
         try:
             response = self._client.send(
                 request, auth=httpx.BasicAuth(*auth) if auth else None, stream=True
@@ -643,7 +670,11 @@ class OutboundClient:
         try:
             content, truncated = self._read(response, timeouts, deadline)
         except (httpx.HTTPError, OutboundError) as exc:
-            error = exc if isinstance(exc, OutboundError) else _classify(exc, hop, self)
+            error = (
+                exc
+                if isinstance(exc, OutboundError)
+                else _classify(exc, hop, self, target)
+            )
             self._record(
                 "http", False, hop.since_ms("send_request_headers"), error.message
             )
@@ -845,6 +876,8 @@ def _classify(
     exc: httpx.HTTPError, hop: _Hop, client: OutboundClient, target: _Target
 ) -> OutboundError:
     host = target.host
+    if hop.cut_off:
+        return _total_timeout(client.total_timeout)
     in_tls = "start_tls" in hop.started
     connected = "connect_tcp" in hop.ended and "connect_tcp" not in hop.failed
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
-from integrations import schedules
+from integrations import outbound, schedules
 from integrations.providers import (
     dynamics_365_business_central,
     firs_mbs,
@@ -207,7 +207,14 @@ def _is_http_url(value: Any) -> bool:
     parts = urlsplit(value)
     parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     no_credentials = parts.username is None and parts.password is None
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and no_credentials
+    if not (parts.scheme in ("http", "https") and parts.hostname and no_credentials):
+        return False
+    # The outbound client's own check: a URL saved must be one it can use.
+    try:
+        outbound.check_url(value)
+    except outbound.OutboundError:
+        return False
+    return True
 
 
 @FORMAT_CHECKER.checks(PEM_CERTIFICATE_FORMAT)

@@ -447,3 +447,96 @@ def test_a_bug_in_a_probe_becomes_a_plain_result(
     assert result["status"] == "unexpected_response"
     assert "probe bug" not in result["message"]
     assert "probe bug" in caplog.text
+
+
+def dripping_server():
+    """A server that sends one header line a second, for ever: read timeouts never trip."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def serve():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                for number in range(120):
+                    connection.sendall(f"X-Drip-{number}: 1\r\n".encode())
+                    time.sleep(1)
+            except OSError:
+                pass
+            finally:
+                connection.close()
+
+    import threading
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener
+
+
+def test_a_server_dripping_headers_is_cut_at_the_total_timeout(
+    member, client_record, settings
+):
+    settings.OUTBOUND_TOTAL_TIMEOUT = 2
+    listener = dripping_server()
+    try:
+        integration = rest_integration(
+            client_record, f"http://127.0.0.1:{listener.getsockname()[1]}"
+        )
+        started = time.perf_counter()
+        result = run_test(api_as(member), integration)
+        elapsed = time.perf_counter() - started
+    finally:
+        listener.close()
+
+    assert result["status"] == "timeout", result
+    assert elapsed < 5, elapsed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://loc%61lhost:9001/",
+        "http://127.0.0.1:0/",
+        "http://xn--/",
+        "http://[::1%25eth0]:9001/",
+    ],
+)
+def test_urls_the_client_cannot_use_are_refused_on_save(member, integration, url):
+    response = api_as(member).patch(
+        f"/api/integrations/{integration.pk}",
+        {"config": {"api_url": url}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "config.api_url" in response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_unusable_url_gives_a_result_in_every_way_of_testing(
+    member, client_record
+):
+    integration = rest_integration(client_record, "http://127.0.0.1:9")
+    Integration.objects.filter(pk=integration.pk).update(
+        config={"api_url": "http://loc%61lhost:9001/", "auth_method": "none"},
+        status="active",
+    )
+    api = api_as(member)
+
+    single = api.post(f"/api/integrations/{integration.pk}/test")
+    bulk = api.post("/api/integrations/test", {"ids": [integration.pk]}, format="json")
+    draft = api.post(
+        "/api/integration-types/generic_rest/test",
+        {"config": {"api_url": "http://loc%61lhost:9001/", "auth_method": "none"}},
+        format="json",
+    )
+    call_command("run_monitor", "--once")
+
+    assert single.status_code == 200 and single.json()["status"] != "ok"
+    assert bulk.status_code == 200 and bulk.json()[0]["status"] != "ok"
+    assert draft.status_code == 200 and draft.json()["status"] == "invalid_config"
