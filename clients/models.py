@@ -19,7 +19,7 @@ from taxpoynt.validation import (
 # FIRS issues TINs as eight digits, a hyphen and four digits (12345678-0001); the Joint Tax
 # Board's newer TINs are ten digits. Both are in use on invoices today.
 validate_tin = RegexValidator(
-    r"^(\d{8}-\d{4}|\d{10})$",
+    r"^([0-9]{8}-[0-9]{4}|[0-9]{10})$",
     "Enter a Nigerian TIN: eight digits, a hyphen and four digits (12345678-0001), "
     "or ten digits (1234567890).",
 )

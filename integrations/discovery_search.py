@@ -82,18 +82,33 @@ def candidates(client, config, api_url: str, attempts) -> Iterator[str]:
 
     def fresh(urls):
         for url in urls:
-            if url not in seen and urlsplit(url).scheme in ("http", "https"):
+            if url and url not in seen and usable(url):
                 seen.add(url)
                 yield url
 
     if isinstance(config.get("openapi_url"), str) and config["openapi_url"]:
-        yield from fresh([urljoin(base, config["openapi_url"])])
+        yield from fresh([joined(base, config["openapi_url"])])
     yield from fresh(service_desc_links(client, api_url, attempts))
-    yield from fresh(
-        catalogue_entries(client, urljoin(base, "/.well-known/api-catalog"), attempts)
-    )
+    catalogue = joined(base, "/.well-known/api-catalog")
+    if catalogue:
+        yield from fresh(catalogue_entries(client, catalogue, attempts))
     for location in COMMON_LOCATIONS:
-        yield from fresh([urljoin(base, location), urljoin(base, "/" + location)])
+        yield from fresh([joined(base, location), joined(base, "/" + location)])
+
+
+def usable(url: str) -> bool:
+    try:
+        return urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return False
+
+
+def joined(base: str, reference: str) -> str | None:
+    """A reference resolved against base, or None when either cannot be read."""
+    try:
+        return urljoin(base, reference)
+    except ValueError:
+        return None
 
 
 def service_desc_links(client, api_url: str, attempts) -> list[str]:
@@ -116,7 +131,7 @@ def service_desc_links(client, api_url: str, attempts) -> list[str]:
             }
         )
         if links:
-            return [urljoin(response.url, link) for link in links]
+            return [url for link in links if (url := joined(response.url, link))]
     return []
 
 
@@ -143,9 +158,10 @@ def catalogue_entries(client, url: str, attempts) -> list[str]:
             linkset = response.json().get("linkset", [])
             for item in linkset:
                 for link in item.get("service-desc", []):
-                    entries.append(urljoin(response.url, str(link["href"])))
-        except (ValueError, AttributeError, TypeError, KeyError):
+                    entries.append(joined(response.url, str(link["href"])))
+        except (ValueError, AttributeError, TypeError, KeyError, RecursionError):
             entries = []
+    entries = [entry for entry in entries if entry]
     attempts.append(
         {
             "url": url,

@@ -659,12 +659,21 @@ class OutboundClient:
             watchdog.cancel()
 
     def _exchange(self, request, auth, hop, target, address, timeouts, deadline):
+        """Send the request and read its capped answer; httpx errors become ours."""
         try:
             response = self._client.send(
                 request, auth=httpx.BasicAuth(*auth) if auth else None, stream=True
             )
         except httpx.HTTPError as exc:
             raise self._failure(exc, hop, target, address) from None
+        except httpx.InvalidURL:
+            # httpx reads a redirect's Location even when it is not asked to follow.
+            self._record("http", False, hop.since_ms("send_request_headers"))
+            raise _fail(
+                "unexpected_response",
+                "http",
+                "The server redirected to something that is not a usable URL.",
+            ) from None
 
         self._record_connection(hop, target, address)
         try:

@@ -622,7 +622,7 @@ def integration_discovery(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "query": query_without(request, "page"),
         "methods": sorted(
-            {op["method"] for op in (latest.operations if latest else [])}
+            {op["method"].lower() for op in (latest.operations if latest else [])}
         ),
         "can_set_health_path": has_health_path(template),
         "perms_on": permissions_of(request.user),
@@ -633,7 +633,10 @@ def integration_discovery(request: HttpRequest, pk: int) -> HttpResponse:
 def matches(operation: dict[str, Any], wanted: dict[str, Any]) -> bool:
     if wanted["relevant"] and not operation.get("relevant"):
         return False
-    if wanted["method"] and operation.get("method") != wanted["method"]:
+    if (
+        wanted["method"]
+        and str(operation.get("method", "")).lower() != wanted["method"]
+    ):
         return False
     text = " ".join(
         [

@@ -61,6 +61,12 @@ class ClientSerializer(ChangeLoggedSerializer):
         attrs = super().validate(attrs)
         request = self.context.get("request")
         creating = self.instance is None
+        outside_staff = request is not None and not request.user.is_staff
+        if outside_staff and "team" in attrs and attrs["team"] is None:
+            # It would vanish from the user's view, and only staff could bring it back.
+            raise serializers.ValidationError(
+                {"team": ["Keep the client in one of your teams."]}
+            )
         if creating and request and not request.user.is_staff and not attrs.get("team"):
             # A client without one of the user's teams would vanish from their view.
             teams = list(request.user.groups.all()[:2])

@@ -205,3 +205,24 @@ def test_list_query_count_does_not_grow_with_page_size(
             assert api.get(f"/api/clients?page_size={size}").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_member_may_not_take_a_client_out_of_every_team(member, client_record):
+    response = api_as(member).patch(
+        f"/api/clients/{client_record.pk}", {"team": None}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "team" in response.json()
+    client_record.refresh_from_db()
+    assert client_record.team is not None
+
+
+@pytest.mark.parametrize("tin", ["１１１１１１１１-０００１", "١٢٣٤٥٦٧٨٩٠"])
+def test_a_tin_in_other_scripts_digits_is_refused(staff, tin):
+    response = api_as(staff).post(
+        "/api/clients", {"name": "Wide", "tin": tin}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "tin" in response.json()

@@ -48,7 +48,7 @@ SCHEMA = config_schema(
             "TIN",
             "Nigerian Tax Identification Number of the business.",
             ["12345678-0001", "1234567890"],
-            pattern=r"^(\d{8}-\d{4}|\d{10})$",
+            pattern=r"^([0-9]{8}-[0-9]{4}|[0-9]{10})$",
             maxLength=13,
         ),
     },

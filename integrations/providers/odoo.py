@@ -109,8 +109,10 @@ def xmlrpc_call(check: Check, service: str, method: str, params: tuple) -> Any:
         )
     try:
         return xmlrpc.client.loads(response.body)[0][0]
-    except xmlrpc.client.Fault:
-        raise
+    except xmlrpc.client.Fault as fault:
+        raise ProbeFailed(
+            fault_outcome(fault, check.config.get("database", ""))
+        ) from None
     except Exception:  # noqa: BLE001 - any malformed XML is the same finding
         raise ProbeFailed(
             Outcome("unexpected_response", "Odoo's XML-RPC answer could not be read.")
@@ -130,15 +132,12 @@ def probe_xmlrpc(check: Check) -> Outcome:
 
     database, login = check.config["database"], check.config["username"]
     with check.stage("auth"):
-        try:
-            uid = xmlrpc_call(
-                check,
-                "common",
-                "authenticate",
-                (database, login, check.secret("api_key"), {}),
-            )
-        except xmlrpc.client.Fault as fault:
-            raise ProbeFailed(fault_outcome(fault, database)) from None
+        uid = xmlrpc_call(
+            check,
+            "common",
+            "authenticate",
+            (database, login, check.secret("api_key"), {}),
+        )
         if not isinstance(uid, int) or isinstance(uid, bool):
             raise ProbeFailed(
                 Outcome(
@@ -194,7 +193,7 @@ def company_name(check: Check, database: str, uid: int) -> str | None:
             ),
         )
         return str(rows[0]["company_id"][1])
-    except (xmlrpc.client.Fault, ProbeFailed, LookupError, TypeError):
+    except (ProbeFailed, LookupError, TypeError):
         return None
 
 

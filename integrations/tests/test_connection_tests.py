@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+import xmlrpc.client
 
 import pytest
 from django.core.cache import cache
@@ -540,3 +541,17 @@ def test_a_stored_unusable_url_gives_a_result_in_every_way_of_testing(
     assert single.status_code == 200 and single.json()["status"] != "ok"
     assert bulk.status_code == 200 and bulk.json()[0]["status"] != "ok"
     assert draft.status_code == 200 and draft.json()["status"] == "invalid_config"
+
+
+def test_an_odoo_fault_on_version_is_a_plain_result(member, client_record):
+    with OdooXmlRpc() as fake:
+
+        def broken_version():
+            raise xmlrpc.client.Fault(1, "Traceback ... KeyError")
+
+        fake.server.register_function(broken_version, "version")
+        integration = TestOdoo().odoo(client_record, fake)
+        result = run_test(api_as(member), integration)
+
+    assert result["status"] == "server_error", result
+    assert "Traceback" not in result["message"]

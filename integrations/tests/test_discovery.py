@@ -227,3 +227,26 @@ class TestStoringAndAccess:
         response = api_as(member).get(f"/api/integrations/{integration.pk}/discovery")
 
         assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(200, b"[" * 100000, "application/linkset+json"),
+        Reply(302, b"", headers={"Location": "javascript:alert(1)"}),
+        Reply(302, b"", headers={"Location": "http://[::1"}),
+        Reply(200, b"{}", headers={"Link": '<http://[::1>; rel="service-desc"'}),
+    ],
+)
+def test_hostile_answers_on_the_way_give_a_result_not_a_crash(
+    member, client_record, reply
+):
+    with FakeServer(lambda seen: reply) as fake:
+        response = api_as(member).post(
+            "/api/integration-types/generic_rest/discover",
+            {"config": {"api_url": fake.url + "/api", "auth_method": "none"}},
+            format="json",
+        )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["ok"] is False

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 OPERATIONS = [
     {
-        "method": "get",
+        "method": "GET",
         "path": "/invoices",
         "summary": "List invoices",
         "operation_id": "listInvoices",
@@ -21,7 +21,7 @@ OPERATIONS = [
         "relevant": True,
     },
     {
-        "method": "get",
+        "method": "GET",
         "path": "/health",
         "summary": "Health <script>alert(1)</script>",
         "operation_id": "health",
@@ -32,7 +32,7 @@ OPERATIONS = [
         "relevant": False,
     },
     {
-        "method": "post",
+        "method": "POST",
         "path": "/pets",
         "summary": "Add a pet",
         "operation_id": "addPet",
@@ -90,7 +90,8 @@ def test_filters_narrow_the_table(client, member, discovered):
 
 
 def test_choosing_a_health_path_is_a_recorded_change(client, member, discovered):
-    client.force_login(member)
+    body = page(client, member, discovered).content.decode()
+    assert body.count("Use as health path") == 2
 
     response = client.post(
         f"/integrations/{discovered.pk}/discovery", {"health_path": "/health"}
