@@ -13,6 +13,8 @@ from integrations import secrets
 from integrations.models import Integration, config_problem
 from integrations.providers import TEMPLATES, get_template
 from taxpoynt.admin import ChangeReasonForm
+from taxpoynt.json_bodies import refuse_constant, refuse_duplicate_keys
+from taxpoynt.validation import validate_plain_text, validate_single_line
 
 # The largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
 LARGEST_EXACT_INTEGER = 2**53 - 1
@@ -64,7 +66,25 @@ def config_widget(config: Any) -> forms.Widget:
     return JSONFormWidget(schema=schema)
 
 
+class StrictJSONFormField(forms.JSONField):
+    """The admin's config field: duplicate keys are an error, not "the last one wins"."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            try:
+                json.loads(value, object_pairs_hook=refuse_duplicate_keys)
+            except ValueError as error:
+                if "duplicate keys" in str(error):
+                    raise forms.ValidationError(str(error).capitalize() + ".") from None
+            except RecursionError:
+                raise forms.ValidationError("The JSON is nested too deeply.") from None
+        return super().to_python(value)
+
+
 class IntegrationAdminForm(ChangeReasonForm):
+    # The version this page showed: saving over a newer one would lose its changes.
+    started_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = Integration
         fields = [
@@ -81,7 +101,10 @@ class IntegrationAdminForm(ChangeReasonForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["config"].widget = config_widget(self.instance.config)
+        self.fields["config"] = StrictJSONFormField(
+            required=False, widget=config_widget(self.instance.config)
+        )
+        self.fields["started_version"].initial = self.instance.version
         status = self.instance.secret_status() if self.instance.pk else {}
         for name in self.secret_names:
             state = status.get(name, {"set": False})
@@ -94,6 +117,13 @@ class IntegrationAdminForm(ChangeReasonForm):
 
     def clean(self):
         cleaned = super().clean()
+        started = cleaned.get("started_version")
+        if self.instance.pk and started and started != self.instance.version:
+            raise forms.ValidationError(
+                f"Someone saved version {self.instance.version} after you opened "
+                f"version {started}; nothing was saved. Open the page again to see "
+                "their changes, then make yours."
+            )
         writes = {}
         for name in self.secret_names:
             if cleaned.get(f"clear_{name}"):
@@ -158,14 +188,14 @@ def editor_property(schema: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def refuse_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value; write a number or a string")
-
-
 def parse_config(text: str) -> dict[str, Any]:
     """Read raw config JSON, raising ValidationError with what to fix."""
     try:
-        value = json.loads(text.strip() or "{}", parse_constant=refuse_constant)
+        value = json.loads(
+            text.strip() or "{}",
+            parse_constant=refuse_constant,
+            object_pairs_hook=refuse_duplicate_keys,
+        )
     except json.JSONDecodeError as error:
         raise forms.ValidationError(
             f"Not valid JSON: {error.msg} (line {error.lineno}, column "
@@ -221,9 +251,12 @@ class IntegrationPageForm(PageForm):
     """Create or edit an integration: fields, raw config JSON and secret inputs."""
 
     client = forms.ModelChoiceField(queryset=Client.objects.none())
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, validators=[validate_single_line])
     description = forms.CharField(
-        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+        required=False,
+        max_length=5000,
+        validators=[validate_plain_text],
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     status = forms.ChoiceField(
         choices=Integration.Status.choices, initial=Integration.Status.DRAFT

@@ -17,6 +17,7 @@ from integrations import schedules, secret_box, secrets
 from taxpoynt.changelog import BOOKKEEPING_FIELDS, ChangeLogged, HistoryEntry
 from taxpoynt.validation import (
     attach_constraint_errors,
+    find_control_characters,
     find_unstorable_text,
     nesting_depth,
     validate_plain_text,
@@ -47,6 +48,9 @@ def config_problem(value) -> tuple[str, str] | None:
             path,
             "Contains a NUL character (\\u0000) or half a surrogate pair; remove it.",
         )
+    path = find_control_characters(value, "config")
+    if path:
+        return path, "Contains control characters (other than tabs and line breaks)."
     return None
 
 

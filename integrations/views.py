@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from clients.models import Client
 from integrations import discovery_search, secrets, versions
+from integrations.api.views import ConnectionTestThrottle
 from integrations.forms import (
     CloneForm,
     CompareForm,
@@ -657,6 +658,14 @@ def discovery_action(request: HttpRequest, integration: Integration) -> HttpResp
     """Run discovery again, or make a discovered path the health path."""
     if request.POST.get("action") == "discover":
         require_permission(request.user, "test_integration")
+        throttle = ConnectionTestThrottle()
+        if not throttle.allow_request(request, None):
+            messages.error(
+                request,
+                f"Too many tests and discoveries in a minute; try again in "
+                f"{int(throttle.wait() or 1)} s.",
+            )
+            return redirect("integration-discovery", pk=integration.pk)
         result = discovery_search.discover(integration.config)
         ApiDiscovery.record(integration, request.user, result)
         if result["ok"]:
@@ -671,7 +680,12 @@ def discovery_action(request: HttpRequest, integration: Integration) -> HttpResp
     require_permission(request.user, "change_integration")
     path = request.POST.get("health_path", "")
     template = get_template(integration.integration_type)
-    if not has_health_path(template) or not path.startswith("/") or len(path) > 2000:
+    usable = (
+        path.startswith("/")
+        and len(path) <= 2000
+        and not any(character.isspace() or ord(character) < 32 for character in path)
+    )
+    if not has_health_path(template) or not usable:
         messages.error(request, "Choose a path starting with / from the table.")
         return redirect("integration-discovery", pk=integration.pk)
     integration.config = {**integration.config, "health_path": path}

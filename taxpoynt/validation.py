@@ -113,3 +113,23 @@ def nesting_depth(value: Any) -> int:
             children = item.values() if isinstance(item, dict) else item
             pending.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def find_control_characters(value: Any, path: str) -> str | None:
+    """The JSON path of the first string holding a control character other than
+    tab and line breaks (which certificates and notes need)."""
+    if isinstance(value, str):
+        return path if MULTILINE_CONTROL_CHARACTERS.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if CONTROL_CHARACTERS.search(str(key)):
+                return path
+            found = find_control_characters(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_control_characters(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None

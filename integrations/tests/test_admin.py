@@ -107,3 +107,36 @@ def test_the_client_page_lists_its_integrations(admin_client, integration):
     )
 
     assert integration.name.encode() in response.content
+
+
+def test_a_save_over_a_newer_version_is_refused_not_lost(
+    admin_client, integration, member
+):
+    data = submitted_form(admin_client, integration)
+    integration.description = "saved through the API meanwhile"
+    integration.record_change(member, "meanwhile").save()
+    data["description"] = "the admin's late write"
+
+    response = admin_client.post(change_url(integration), data)
+
+    assert response.status_code == 200
+    assert b"Someone saved version 2" in response.content
+    integration.refresh_from_db()
+    assert (integration.version, integration.description) == (
+        2,
+        "saved through the API meanwhile",
+    )
+
+
+def test_duplicate_keys_in_the_admin_config_are_refused(admin_client, integration):
+    data = submitted_form(admin_client, integration)
+    data["config"] = (
+        '{"api_url": "http://127.0.0.1:9/a", "api_url": "http://127.0.0.1:9/b"}'
+    )
+
+    response = admin_client.post(change_url(integration), data)
+
+    assert response.status_code == 200
+    assert b"Duplicate keys" in response.content
+    integration.refresh_from_db()
+    assert integration.version == 1

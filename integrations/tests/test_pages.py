@@ -326,7 +326,7 @@ class TestCreating:
             new_form(browser, client_record, name="L", config=config),
         )
         assert response.status_code == 400
-        assert b"NaN is not a JSON value" in response.content
+        assert b"NaN is not valid JSON" in response.content
 
     def test_a_secret_typed_into_the_json_is_stored_as_a_secret(
         self, member, client_record
@@ -799,3 +799,53 @@ def test_deeply_nested_raw_json_is_a_form_error(client, member, client_record):
     )
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": "a\x01b"},
+        {"description": "a\x01\x1b[31mb"},
+        {
+            "config": '{"api_url": "http://127.0.0.1:9/a", "api_url": "http://127.0.0.1:9/b", "auth_method": "none"}'
+        },
+        {
+            "config": '{"api_url": "http://127.0.0.1:9", "auth_method": "none", "health_path": "/\\u0007"}'
+        },
+    ],
+)
+def test_the_new_page_refuses_what_the_api_refuses(
+    client, member, client_record, changes
+):
+    client.force_login(member)
+    data = {
+        "integration_type": "generic_rest",
+        "client": client_record.pk,
+        "name": "Fine",
+        "status": "draft",
+        "config": '{"api_url": "http://127.0.0.1:9", "auth_method": "none"}',
+        **changes,
+    }
+
+    response = client.post("/integrations/new?type=generic_rest", data)
+
+    assert response.status_code == 400
+    assert not Integration.objects.filter(client=client_record).exists()
+
+
+def test_page_discovery_is_throttled_like_the_api(
+    client, member, integration, settings
+):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.CONNECTION_TEST_RATE = "1/min"
+    settings.OUTBOUND_LOOPBACK_ONLY = True
+    client.force_login(member)
+    url = f"/integrations/{integration.pk}/discovery"
+
+    client.post(url, {"action": "discover"})
+    response = client.post(url, {"action": "discover"}, follow=True)
+
+    assert b"Too many tests" in response.content
+    assert integration.discoveries.count() == 1
