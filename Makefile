@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 SCALE ?= full
 KEYS_FILE := .local/field-encryption-keys
+# The development server reaches only loopback unless told otherwise: the demo data
+# names hosted systems, and a click on "Test connection" should not reach them.
+OUTBOUND_LOOPBACK_ONLY ?= 1
 
 .PHONY: run test lint format install migrate seed
 
@@ -38,7 +41,7 @@ run: seed
 	@echo "  API:    http://127.0.0.1:$(PORT)/api/     (docs: /api/docs, schema: /api/schema)"
 	@echo "  Health: http://127.0.0.1:$(PORT)/healthz"
 	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	OUTBOUND_LOOPBACK_ONLY=$(OUTBOUND_LOOPBACK_ONLY) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/pytest
