@@ -38,13 +38,9 @@ def due_integrations(now: datetime):
 
 
 def next_due_time(integration: Integration, now: datetime) -> datetime | None:
-    config = integration.config if isinstance(integration.config, dict) else {}
+    schedule, zone = schedules.schedule_of(integration.config)
     try:
-        return schedules.next_run(
-            config.get("schedule", schedules.DEFAULT_SCHEDULE),
-            config.get("timezone", schedules.DEFAULT_TIME_ZONE),
-            now,
-        )
+        return schedules.next_run(schedule, zone, now)
     except schedules.ScheduleError:
         return None
 

@@ -428,6 +428,15 @@ def tidied(config: dict) -> dict:
     return tidy
 
 
+def schedule_of(config: Any) -> tuple[Any, Any]:
+    """A config's schedule and time zone, with the defaults for what it leaves out."""
+    config = config if isinstance(config, dict) else {}
+    return (
+        config.get("schedule", DEFAULT_SCHEDULE),
+        config.get("timezone", DEFAULT_TIME_ZONE),
+    )
+
+
 def upcoming_runs(
     schedule: str, timezone: str, now: datetime, count: int = 5
 ) -> list[datetime]:

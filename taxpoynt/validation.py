@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -38,27 +39,40 @@ def unstorable(text: str) -> bool:
     return False
 
 
+def find_string(
+    value: Any,
+    path: str,
+    bad_value: Callable[[str], bool],
+    bad_key: Callable[[str], bool],
+) -> str | None:
+    """The JSON path of the first string in a JSON value that is bad, keys included.
+
+    A bad key is reported at the path of the object holding it.
+    """
+    if isinstance(value, str):
+        return path if bad_value(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if bad_key(str(key)):
+                return path
+            found = find_string(item, f"{path}.{key}", bad_value, bad_key)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_string(item, f"{path}[{index}]", bad_value, bad_key)
+            if found:
+                return found
+    return None
+
+
 def find_unstorable_text(value: Any, path: str) -> str | None:
     """Return the JSON path of the first string (key or value) PostgreSQL cannot store.
 
     Its jsonb and text columns refuse U+0000 and lone surrogates, so such input is
     refused up front on every database instead of failing at the database on one.
     """
-    if isinstance(value, str):
-        return path if unstorable(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if unstorable(str(key)):
-                return path
-            found = find_unstorable_text(item, f"{path}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = find_unstorable_text(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
+    return find_string(value, path, unstorable, unstorable)
 
 
 def without_nul_characters(value: Any) -> Any:
@@ -117,19 +131,10 @@ def nesting_depth(value: Any) -> int:
 
 def find_control_characters(value: Any, path: str) -> str | None:
     """The JSON path of the first string holding a control character other than
-    tab and line breaks (which certificates and notes need)."""
-    if isinstance(value, str):
-        return path if MULTILINE_CONTROL_CHARACTERS.search(value) else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if CONTROL_CHARACTERS.search(str(key)):
-                return path
-            found = find_control_characters(item, f"{path}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = find_control_characters(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
+    tab and line breaks (which certificates and notes need); keys allow none."""
+    return find_string(
+        value,
+        path,
+        lambda text: bool(MULTILINE_CONTROL_CHARACTERS.search(text)),
+        lambda key: bool(CONTROL_CHARACTERS.search(key)),
+    )

@@ -126,13 +126,9 @@ class IntegrationSerializer(ChangeLoggedSerializer):
         return status
 
     def get_next_runs(self, integration) -> list[str]:
-        config = integration.config if isinstance(integration.config, dict) else {}
+        schedule, zone = schedules.schedule_of(integration.config)
         try:
-            runs = schedules.upcoming_runs(
-                config.get("schedule", schedules.DEFAULT_SCHEDULE),
-                config.get("timezone", schedules.DEFAULT_TIME_ZONE),
-                timezone.now(),
-            )
+            runs = schedules.upcoming_runs(schedule, zone, timezone.now())
         except schedules.ScheduleError:
             return []  # a legacy row with a schedule from before validation
         return [run.isoformat() for run in runs]
