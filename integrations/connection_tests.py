@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from integrations import providers, secrets
@@ -236,7 +237,7 @@ def test_integration(integration, user=None) -> dict[str, Any]:
         integration.secret_values(),
         integration.store_rotated_secret,
     )
-    record_result(integration, user, result)
+    record_results([(integration, result)], user)
     return result
 
 
@@ -261,79 +262,160 @@ def test_draft(integration_type, config, user, based_on=None) -> dict[str, Any]:
     return run_check(integration_type, plain, usable, save_secret)
 
 
-def record_result(integration, user, result: dict[str, Any]) -> None:
-    """Keep the result and update the integration's health, without a new version."""
+def record_results(tested: list[tuple[Any, dict[str, Any]]], user=None) -> None:
+    """Keep test results and update each integration's health, in one transaction.
+
+    Results are readings, not changes: no new version, no history row. An integration
+    deleted while it was being tested simply gets no result stored.
+    """
     from integrations.models import ConnectionTest, Integration, health_after
 
+    tester = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():
-        ConnectionTest.objects.create(
-            integration=integration,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            tested_at=result["tested_at"],
-            status=result["status"],
-            message=result["message"],
-            hint=result["hint"] or "",
-            stages=result["stages"],
-            target=result["target"],
-            http_status=result["http_status"],
-            latency_ms=result["latency_ms"],
-            details=result["details"],
+        # Locked in id order, so that two bulk tests never wait for each other in a
+        # circle; a delete that comes meanwhile waits for this commit.
+        failures = dict(
+            Integration.objects.select_for_update()
+            .filter(pk__in={integration.pk for integration, _ in tested})
+            .order_by("pk")
+            .values_list("pk", "consecutive_failures")
         )
-        row = Integration.objects.select_for_update().filter(pk=integration.pk)
-        failures = row.values_list("consecutive_failures", flat=True).first() or 0
-        failures = 0 if result["ok"] else failures + 1
-        row.update(
-            last_test_status=result["status"],
-            last_tested_at=result["tested_at"],
-            consecutive_failures=failures,
-            health=health_after(failures),
+        present = [(i, result) for i, result in tested if i.pk in failures]
+        ConnectionTest.objects.bulk_create(
+            stored_result(integration, tester, result)
+            for integration, result in present
         )
+
+        updated = {}
+        for integration, result in present:
+            count = 0 if result["ok"] else failures[integration.pk] + 1
+            failures[integration.pk] = count
+            updated[integration.pk] = Integration(
+                pk=integration.pk,
+                last_test_status=result["status"],
+                last_tested_at=datetime.fromisoformat(result["tested_at"]),
+                consecutive_failures=count,
+                health=health_after(count),
+            )
+        Integration.objects.bulk_update(updated.values(), HEALTH_FIELDS)
+
+
+# What a test result changes on its integration (and nothing else).
+HEALTH_FIELDS = ["last_test_status", "last_tested_at", "consecutive_failures", "health"]
+
+
+def stored_result(integration, tester, result: dict[str, Any]):
+    from integrations.models import ConnectionTest
+
+    return ConnectionTest(
+        integration_id=integration.pk,
+        user=tester,
+        tested_at=datetime.fromisoformat(result["tested_at"]),
+        status=result["status"],
+        message=result["message"],
+        hint=result["hint"] or "",
+        stages=result["stages"],
+        target=result["target"],
+        http_status=result["http_status"],
+        latency_ms=result["latency_ms"],
+        details=result["details"],
+    )
+
+
+def stored_secrets_of(integrations) -> dict[int, dict[str, str]]:
+    """The decrypted secrets of many integrations, read in one query."""
+    from integrations.models import IntegrationSecret
+
+    values: dict[int, dict[str, str]] = {
+        integration.pk: {} for integration in integrations
+    }
+    rows = IntegrationSecret.objects.filter(integration_id__in=list(values))
+    for secret in rows.order_by("integration_id", "name"):
+        values[secret.integration_id][secret.name] = secret.value()
+    return values
+
+
+# How many finished results the calling thread stores in one transaction at most.
+RECORD_BATCH = 50
 
 
 def test_many(integrations, user=None, progress=None) -> list[dict[str, Any]]:
     """Test many integrations at once, at most CONNECTION_TEST_CONCURRENCY at a time.
 
     Results come back in the order of `integrations`, each with its integration id.
-    Each worker thread keeps one database connection for all its tests and closes it
-    when the queue is empty.
+    The worker threads only talk to the remote systems. This thread reads the secrets
+    before they start and stores the results as they finish, a batch per transaction,
+    so a bulk test holds one database connection however wide its bound. (A worker
+    touches the database only to keep an OAuth refresh token the system rotated, at
+    once, because the old one no longer works.)
     """
     integrations = list(integrations)
-    bound = max(1, int(getattr(settings, "CONNECTION_TEST_CONCURRENCY", 16)))
+    bound = max(1, int(getattr(settings, "CONNECTION_TEST_CONCURRENCY", 32)))
+    secrets_by_id = stored_secrets_of(integrations)
     pending: queue.SimpleQueue = queue.SimpleQueue()
     for index, integration in enumerate(integrations):
         pending.put((index, integration))
-    results: list[dict[str, Any]] = [{} for _ in integrations]
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    stopping = threading.Event()
 
     def work() -> None:
         try:
-            while True:
+            while not stopping.is_set():
                 try:
                     index, integration = pending.get_nowait()
                 except queue.Empty:
                     return
-                try:
-                    result = test_integration(integration, user)
-                except Exception:
-                    # One broken row must not leave the others without a result.
-                    logger.exception("testing integration %s failed", integration.pk)
-                    result = failed_unexpectedly()
-                results[index] = {
-                    "integration": integration.pk,
-                    "name": integration.name,
-                    **result,
-                }
-                if progress:
-                    progress(integration, result)
+                finished.put((index, check_saved(integration, secrets_by_id)))
         finally:
             connections.close_all()
 
-    close_old_connections()
     workers = [
         threading.Thread(target=work, name=f"{WORKER_NAME}-{number}")
         for number in range(min(bound, len(integrations)))
     ]
     for worker in workers:
         worker.start()
-    for worker in workers:
-        worker.join()
+    try:
+        return collect_results(integrations, finished, user, progress)
+    finally:
+        # When storing fails (the database went away), the workers stop taking tests.
+        stopping.set()
+        for worker in workers:
+            worker.join()
+
+
+def check_saved(integration, secrets_by_id: dict[int, dict[str, str]]) -> dict:
+    try:
+        return run_check(
+            integration.integration_type,
+            integration.config,
+            secrets_by_id[integration.pk],
+            integration.store_rotated_secret,
+        )
+    except Exception:
+        # One broken row must not leave the others without a result.
+        logger.exception("testing integration %s failed", integration.pk)
+        return failed_unexpectedly()
+
+
+def collect_results(integrations, finished, user, progress) -> list[dict[str, Any]]:
+    """Store results as the workers finish them; return them in the original order."""
+    results: list[dict[str, Any]] = [{} for _ in integrations]
+    received = 0
+    while received < len(integrations):
+        batch = [finished.get()]
+        while len(batch) < RECORD_BATCH and not finished.empty():
+            batch.append(finished.get())
+        received += len(batch)
+
+        record_results([(integrations[index], result) for index, result in batch], user)
+        for index, result in batch:
+            integration = integrations[index]
+            results[index] = {
+                "integration": integration.pk,
+                "name": integration.name,
+                **result,
+            }
+            if progress:
+                progress(integration, result)
     return results

@@ -217,7 +217,9 @@ INTEGRATION_ALLOWED_NETWORKS = env_list("INTEGRATION_ALLOWED_NETWORKS", "")
 # Refuse everything but loopback, before any DNS lookup (used while fuzzing the API).
 OUTBOUND_LOOPBACK_ONLY = env_bool("OUTBOUND_LOOPBACK_ONLY", "0")
 
-CONNECTION_TEST_CONCURRENCY = int(os.environ.get("CONNECTION_TEST_CONCURRENCY", "16"))
+# Tests running at once in a bulk test or a monitor cycle. Each is a thread waiting on
+# a remote system; none holds a database connection (see connection_tests.test_many).
+CONNECTION_TEST_CONCURRENCY = int(os.environ.get("CONNECTION_TEST_CONCURRENCY", "32"))
 CONNECTION_TEST_RATE = os.environ.get("CONNECTION_TEST_RATE", "30/min")
 
 LOGGING = {

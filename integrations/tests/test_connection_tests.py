@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import xmlrpc.client
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import OperationalError
+from django.db.backends.signals import connection_created
 
 from conftest import api_as
+from integrations import connection_tests
+from integrations.connection_tests import WORKER_NAME
 from integrations.models import ConnectionTest, Integration
 from integrations.tests.fakes import FakeServer, OdooXmlRpc, Reply
 
@@ -34,7 +39,7 @@ def make_integration(client_record, kind, config, secrets, name="ERP"):
     return integration
 
 
-def rest_integration(client_record, url, **extra):
+def rest_integration(client_record, url, name="ERP", **extra):
     config = {
         "api_url": url,
         "auth_method": "api_key",
@@ -46,6 +51,7 @@ def rest_integration(client_record, url, **extra):
         "generic_rest",
         config,
         {"api_key": "rest-key-not-real", "bearer_token": "unused-token-not-real"},
+        name=name,
     )
 
 
@@ -404,6 +410,88 @@ class TestBulk:
         assert elapsed < delay * count / 2, (
             f"{elapsed:.2f}s for {count} tests of {delay}s"
         )
+
+    def test_workers_hold_no_database_connection(self, settings, client_record):
+        settings.CONNECTION_TEST_CONCURRENCY = 4
+        opened_by = []
+
+        def note_thread(sender, connection, **kwargs):
+            opened_by.append(threading.current_thread().name)
+
+        with FakeServer(lambda seen: Reply(body={}, delay=0.1)) as fake:
+            integrations = [
+                rest_integration(client_record, fake.url, f"ERP {n}") for n in range(8)
+            ]
+            connection_created.connect(note_thread)
+            try:
+                results = connection_tests.test_many(integrations)
+            finally:
+                connection_created.disconnect(note_thread)
+
+        assert [result["status"] for result in results] == ["ok"] * 8
+        assert [name for name in opened_by if name.startswith(WORKER_NAME)] == []
+        assert ConnectionTest.objects.count() == 8
+
+    def test_each_integration_keeps_its_own_result_and_health(self, client_record):
+        with FakeServer(lambda seen: Reply(body={})) as fake:
+            working = rest_integration(client_record, fake.url, "Working")
+            broken = rest_integration(
+                client_record, f"http://127.0.0.1:{closed_port()}"
+            )
+            for _ in range(3):
+                connection_tests.test_many([working, broken])
+
+        working.refresh_from_db()
+        broken.refresh_from_db()
+        assert (working.health, working.consecutive_failures) == ("healthy", 0)
+        assert (broken.health, broken.consecutive_failures) == ("failing", 3)
+        assert broken.last_test_status == "connection_refused"
+        assert working.connection_tests.filter(status="ok").count() == 3
+        assert (working.version, broken.version) == (1, 1)
+
+    def test_an_integration_deleted_meanwhile_leaves_the_others_stored(
+        self, client_record
+    ):
+        doomed = []
+
+        def delete_while_testing(seen):
+            Integration.objects.filter(pk__in=doomed).delete()
+            return Reply(body={})
+
+        with FakeServer(delete_while_testing) as fake:
+            kept = rest_integration(client_record, fake.url)
+            deleted = rest_integration(client_record, fake.url, "Deleted")
+            doomed.append(deleted.pk)
+            results = connection_tests.test_many([kept, deleted])
+
+        assert [result["status"] for result in results] == ["ok", "ok"]
+        assert list(ConnectionTest.objects.values_list("integration", flat=True)) == [
+            kept.pk
+        ]
+
+    def test_when_storing_fails_the_workers_stop_taking_tests(
+        self, settings, client_record, monkeypatch
+    ):
+        settings.CONNECTION_TEST_CONCURRENCY = 1
+
+        def database_gone(tested, user=None):
+            raise OperationalError("the database went away")
+
+        monkeypatch.setattr(connection_tests, "record_results", database_gone)
+        with FakeServer(lambda seen: Reply(body={}, delay=0.1)) as fake:
+            integrations = [
+                rest_integration(client_record, fake.url, f"ERP {n}") for n in range(6)
+            ]
+            with pytest.raises(OperationalError):
+                connection_tests.test_many(integrations)
+            asked = len(fake.requests)
+
+        assert asked < 6
+        assert not [
+            thread
+            for thread in threading.enumerate()
+            if thread.name.startswith(WORKER_NAME)
+        ]
 
     def test_unknown_ids_answer_400(self, member, integration):
         response = api_as(member).post(

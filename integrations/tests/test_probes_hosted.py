@@ -171,6 +171,20 @@ class TestQuickBooksOnline:
             history_before,
         )
 
+    @pytest.mark.django_db(transaction=True)
+    def test_a_bulk_test_keeps_the_rotated_token_too(
+        self, member, client_record, settings
+    ):
+        with serve(settings, "quickbooks_online", FakeIntuit()):
+            integration = self.quickbooks(client_record)
+            response = api_as(member).post(
+                "/api/integrations/test", {"ids": [integration.pk]}, format="json"
+            )
+
+        assert response.json()[0]["status"] == "ok", response.json()
+        integration.refresh_from_db()
+        assert integration.secret_values()["refresh_token"] == ROTATED_REFRESH_TOKEN
+
     def test_the_next_test_uses_the_rotated_token(
         self, member, client_record, settings
     ):
