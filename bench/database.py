@@ -41,6 +41,34 @@ def create(server_url: str) -> BenchDatabase:
     return BenchDatabase(url, "postgresql", server_url=server_url, name=name)
 
 
+def copy(database: BenchDatabase, suffix: str) -> BenchDatabase:
+    """A copy of the bench database as it is now; nothing may be connected to it."""
+    if database.engine == "sqlite":
+        import sqlite3
+
+        folder = tempfile.mkdtemp(prefix="taxpoynt-bench-")
+        path = Path(folder) / f"bench-{suffix}.sqlite3"
+        with (
+            sqlite3.connect(database.url.removeprefix("sqlite:///")) as source,
+            sqlite3.connect(path) as target,
+        ):
+            source.backup(target)
+        return BenchDatabase(f"sqlite:///{path}", "sqlite", folder=folder)
+
+    import psycopg
+    from psycopg import sql
+
+    name = f"{database.name}_{suffix}"
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(database.name)
+    )
+    with psycopg.connect(database.server_url, autocommit=True) as connection:
+        connection.execute(statement)
+    parts = urlsplit(database.url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+    return BenchDatabase(url, "postgresql", server_url=database.server_url, name=name)
+
+
 def migrate(database: BenchDatabase, environment: dict[str, str]) -> None:
     subprocess.run(  # noqa: S603 - fixed arguments, this project's manage.py
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],

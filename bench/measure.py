@@ -93,6 +93,24 @@ def time_side_by_side(
     }
 
 
+def time_interleaved(sides: dict[str, tuple[httpx.Client, str]], repeats: int) -> dict:
+    """Median milliseconds of each (client, url), requested in turn, order alternating."""
+    for client, url in sides.values():
+        client.get(url)
+        client.get(url)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    order = list(sides)
+    for _ in range(repeats):
+        for name in order:
+            client, url = sides[name]
+            elapsed, response = timed(lambda client=client, url=url: client.get(url))
+            if response.status_code != 200:
+                raise RuntimeError(f"{name} answered {response.status_code} for {url}")
+            times[name].append(elapsed)
+        order.reverse()
+    return {name: round(statistics.median(values), 2) for name, values in times.items()}
+
+
 def execute_only(raw_connection, statements: list) -> None:
     """Run and fetch, with no conversion: the database's share of a request."""
     sqlite = raw_connection.__class__.__module__.startswith("sqlite3")

@@ -12,6 +12,7 @@ from integrations.models import (
     ConnectionTest,
     Integration,
     config_problem,
+    load_secret_dates,
 )
 from taxpoynt.api import LARGEST_ID, ChangeLoggedSerializer, Conflict, StrictTypes
 from taxpoynt.validation import validate_single_line
@@ -33,16 +34,50 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-DATETIME = serializers.DateTimeField()
+def as_datetime(value, zone=None):
+    """A datetime as DRF writes it (ISO 8601 in the current time zone), or None.
+
+    Looking the current zone up costs more than the formatting, so a caller writing
+    many dates passes it in.
+    """
+    if value is None:
+        return None
+    text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def as_datetime(value):
-    """A datetime as DRF writes it (in TIME_ZONE, ISO 8601), or None."""
-    return None if value is None else DATETIME.to_representation(value)
+def client_name_of(integration: Integration) -> str:
+    """The client's name, from the client object when one is loaded.
+
+    Lists read only the name, as an annotation (see IntegrationViewSet.get_queryset).
+    After a write moved the integration, the new client object is the one loaded.
+    """
+    annotated = getattr(integration, "client_name", None)
+    if annotated is None or Integration.client.is_cached(integration):
+        return integration.client.name
+    return annotated
+
+
+class IntegrationListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        # One query for the secrets of the whole page, rather than one per row.
+        integrations = list(data.all() if hasattr(data, "all") else data)
+        load_secret_dates(integrations)
+        return super().to_representation(integrations)
+
+
+class VisibleClientField(serializers.PrimaryKeyRelatedField):
+    """The id of a client that the requesting user may see."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Client.objects.none()
+        return Client.objects.visible_to(request.user)
 
 
 class IntegrationSerializer(ChangeLoggedSerializer):
-    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.none())
+    client = VisibleClientField()
     client_name = serializers.CharField(source="client.name", read_only=True)
     next_runs = serializers.SerializerMethodField(
         help_text="The next 5 runs of the schedule, ISO 8601 in its own time zone."
@@ -81,12 +116,7 @@ class IntegrationSerializer(ChangeLoggedSerializer):
             "reason",
         ]
         read_only_fields = ["last_test_status", "last_tested_at", "health"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["client"].queryset = Client.objects.visible_to(request.user)
+        list_serializer_class = IntegrationListSerializer
 
     def validate_name(self, name: str) -> str:
         name = name.strip()
@@ -100,29 +130,30 @@ class IntegrationSerializer(ChangeLoggedSerializer):
         Lists serialise up to 500 integrations, and the generic walk costs more than the
         database work; test_api checks that both give the same result.
         """
+        zone = timezone.get_current_timezone()
         return {
             "id": integration.pk,
             "client": integration.client_id,
-            "client_name": integration.client.name,
+            "client_name": client_name_of(integration),
             "name": integration.name,
             "integration_type": integration.integration_type,
             "description": integration.description,
             "config": integration.config,
-            "secrets": self.get_secrets(integration),
+            "secrets": self.get_secrets(integration, zone),
             "next_runs": self.get_next_runs(integration),
             "status": integration.status,
             "version": integration.version,
             "last_test_status": integration.last_test_status,
-            "last_tested_at": as_datetime(integration.last_tested_at),
+            "last_tested_at": as_datetime(integration.last_tested_at, zone),
             "health": integration.health,
-            "created_at": as_datetime(integration.created_at),
-            "updated_at": as_datetime(integration.updated_at),
+            "created_at": as_datetime(integration.created_at, zone),
+            "updated_at": as_datetime(integration.updated_at, zone),
         }
 
-    def get_secrets(self, integration) -> dict[str, dict]:
+    def get_secrets(self, integration, zone=None) -> dict[str, dict]:
         status = integration.secret_status()
         for state in status.values():
-            state["changed_at"] = as_datetime(state["changed_at"])
+            state["changed_at"] = as_datetime(state["changed_at"], zone)
         return status
 
     def get_next_runs(self, integration) -> list[str]:
@@ -245,18 +276,11 @@ class RollbackRequestSerializer(StrictTypes, serializers.Serializer):
 
 class CloneRequestSerializer(StrictTypes, serializers.Serializer):
     name = serializers.CharField(max_length=200, validators=[validate_single_line])
-    client = serializers.PrimaryKeyRelatedField(
-        queryset=Client.objects.none(),
+    client = VisibleClientField(
         required=False,
         help_text="The client to copy into; the same client when left out.",
     )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["client"].queryset = Client.objects.visible_to(request.user)
 
     def validate(self, attrs):
         original = self.context["original"]

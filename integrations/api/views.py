@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import F
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -39,8 +40,9 @@ from integrations.api.serializers import (
     TestResultSerializer,
     VersionStateSerializer,
 )
-from integrations.models import ApiDiscovery, Integration, IntegrationSecret
+from integrations.models import ApiDiscovery, Integration
 from taxpoynt.api import (
+    LARGEST_ID,
     ChangeLoggedViewSet,
     Conflict,
     PreconditionFailed,
@@ -78,7 +80,17 @@ TEST_ACTION = {
 }
 
 
+class IdFilter(filters.Filter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=LARGEST_ID, **kwargs)
+
+
 class IntegrationFilters(filters.FilterSet):
+    # An id, not a choice of clients: checking that the client exists would cost a
+    # query on every filtered list, so the view checks it only when nothing matched.
+    client = IdFilter(field_name="client_id", label="The client's id")
     search = filters.CharFilter(
         method="search_names", label="Text in the integration's or its client's name"
     )
@@ -124,20 +136,44 @@ class IntegrationViewSet(ChangeLoggedViewSet):
         "last_tested_at",
     ]
     ordering = ["client__name", "name", "id"]
-    # The default order, unique, for keyset pages (see taxpoynt.api.Pages).
-    keyset = ("client__name", "name", "id")
+    # The default order, unique, for keyset pages (see taxpoynt.api.Pages); the
+    # client's name is the column shape_page adds.
+    keyset = ("client_name", "name", "id")
 
     def get_queryset(self):
-        # Secret rows are read for their names and dates only, never their ciphertext.
-        secret_status = IntegrationSecret.objects.only(
-            "id", "integration_id", "name", "changed_at"
-        )
-        return (
-            super()
-            .get_queryset()
-            .select_related("client")
-            .prefetch_related(Prefetch("secrets", queryset=secret_status))
-        )
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset  # see shape_page
+        return queryset.select_related("client")
+
+    def shape_page(self, rows):
+        """A list page shows only the client's name: read it as one column.
+
+        That costs far less than building a client object for every row, and the
+        list's count does not pay for the join. Secrets are read per page by the
+        serializer (see IntegrationListSerializer).
+        """
+        return rows.annotate(client_name=F("client__name"))
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if response.data["count"] == 0:
+            self.refuse_unknown_client()
+        return response
+
+    def refuse_unknown_client(self) -> None:
+        """A ?client= that names no client the user may see is an error, not a filter.
+
+        Checked only when nothing matched, so a filtered list costs no extra query.
+        """
+        value = self.request.query_params.get("client")
+        if not value:
+            return
+        visible = Client.objects.visible_to(self.request.user)
+        if not visible.filter(pk=int(value)).exists():
+            raise exceptions.ValidationError(
+                {"client": [f"No client with id {value} that you may see."]}
+            )
 
     def get_object(self):
         # One load per request: the If-Match check and the save must see the same row.
@@ -357,7 +393,10 @@ class IntegrationViewSet(ChangeLoggedViewSet):
                     {"ids": [f"No integration with id {missing[0]} that you may see."]}
                 )
         limit = getattr(settings, "CONNECTION_TEST_BULK_LIMIT", 1000)
-        if chosen.count() > limit:
+        count = chosen.count()
+        if count == 0:
+            self.refuse_unknown_client()
+        if count > limit:
             raise exceptions.ValidationError(
                 {
                     "ids": [

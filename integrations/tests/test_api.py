@@ -377,6 +377,102 @@ class TestLists:
         assert counts[0] == counts[1]
 
 
+class TestClientFilter:
+    def test_a_client_without_integrations_lists_nothing(self, member, lagos_team):
+        empty = Client(name="New client", team=lagos_team)
+        empty.save()
+
+        response = api_as(member).get(f"/api/integrations?client={empty.pk}")
+
+        assert response.status_code == 200
+        assert response.json()["count"] == 0
+
+    def test_a_client_of_another_team_answers_400_like_an_unknown_one(
+        self, member, integration, abuja_team
+    ):
+        theirs = Client(name="Abuja client", team=abuja_team)
+        theirs.save()
+        api = api_as(member)
+
+        for client_id in (theirs.pk, 987654):
+            response = api.get(f"/api/integrations?client={client_id}")
+            assert response.status_code == 400
+            assert response.json()["client"] == [
+                f"No client with id {client_id} that you may see."
+            ]
+
+    @pytest.mark.parametrize("value", ["abc", "1.5", "0", "-3", "9" * 30])
+    def test_a_malformed_id_answers_400(self, member, integration, value):
+        response = api_as(member).get(f"/api/integrations?client={value}")
+
+        assert response.status_code == 400
+        assert "client" in response.json()
+
+    def test_a_bulk_test_of_an_unknown_client_answers_400(self, member, integration):
+        response = api_as(member).post(
+            "/api/integrations/test?client=987654", {}, format="json"
+        )
+
+        assert response.status_code == 400
+        assert "987654" in response.json()["client"][0]
+
+    def test_a_filtered_list_costs_no_query_to_check_the_client(
+        self, member, integration, client_record
+    ):
+        api = api_as(member)
+        unfiltered = queries_of(api, "/api/integrations")
+
+        filtered = queries_of(api, f"/api/integrations?client={client_record.pk}")
+
+        assert filtered == unfiltered
+
+    def test_list_and_detail_name_the_client_alike(self, member, integration):
+        api = api_as(member)
+
+        listed = api.get("/api/integrations").json()["results"][0]
+
+        assert listed == api.get(url(integration)).json()
+        assert listed["client_name"] == "Adebayo Foods Ltd"
+
+    def test_moving_an_integration_answers_with_the_new_clients_name(
+        self, member, integration, lagos_team
+    ):
+        other = Client(name="Zenith Stores", team=lagos_team)
+        other.save()
+
+        response = api_as(member).patch(
+            url(integration), {"client": other.pk}, format="json"
+        )
+
+        assert response.status_code == 200
+        assert response.json()["client_name"] == "Zenith Stores"
+
+
+def test_the_lists_count_reads_one_table_and_its_page_one_join(staff, integration):
+    # Staff see every team, so nothing else needs the clients table in the count.
+    Integration(
+        client=integration.client, name="Second", integration_type="odoo"
+    ).save()
+    api = api_as(staff)
+    cursor = api.get("/api/integrations?page_size=1").json()["next"]
+
+    # Under other filters than its own, a cursor's page counts again.
+    recounted = cursor.removeprefix("http://testserver") + "&integration_type=odoo"
+    for path in ["/api/integrations", recounted]:
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(path).status_code == 200
+        reading = [q["sql"] for q in queries if "integrations_integration" in q["sql"]]
+        count, page = reading[0], reading[1]
+        assert "COUNT(" in count and "clients_client" not in count, count
+        assert "clients_client" in page and "COUNT(" not in page
+
+
+def queries_of(api, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(path).status_code == 200
+    return len(queries)
+
+
 def test_the_schema_validates_as_openapi_3(tmp_path):
     target = tmp_path / "schema.json"
     call_command(
@@ -489,10 +585,51 @@ class TestKeysetPages:
             "cursor=W10",
             "cursor=WyJhIl0&ordering=name",
             "cursor=WzFd&page=2",
+            "cursor=%E2%98%83:%00",
+            "cursor=" + "A" * 5000,
         ],
     )
     def test_a_bad_cursor_answers_400(self, member, five, query):
         response = api_as(member).get(f"/api/integrations?{query}")
+
+        assert response.status_code == 400
+        assert "cursor" in response.json()
+
+    def next_path(self, api, url):
+        return api.get(url).json()["next"].removeprefix("http://testserver")
+
+    def test_a_walk_counts_on_its_first_page_only(self, member, five):
+        api = api_as(member)
+        second = self.next_path(api, "/api/integrations?page_size=2")
+
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get(second).json()
+
+        assert body["count"] == 5
+        assert not [q for q in queries if "COUNT(" in q["sql"]]
+
+    def test_a_cursor_under_other_filters_or_another_user_counts_again(
+        self, member, staff, five
+    ):
+        mine = self.next_path(api_as(member), "/api/integrations?page_size=2")
+        Integration(
+            client=Client.objects.get(name="Zaria Mills"),
+            name="Z",
+            integration_type="odoo",
+            status="active",
+        ).save()
+
+        assert api_as(member).get(mine).json()["count"] == 5
+        assert api_as(member).get(mine + "&status=active").json()["count"] == 1
+        assert api_as(staff).get(mine).json()["count"] == 6
+
+    def test_a_tampered_cursor_answers_400(self, member, five):
+        api = api_as(member)
+        path = self.next_path(api, "/api/integrations?page_size=2")
+        cursor = path.split("cursor=")[1]
+        forged = cursor.replace(cursor[2], "A" if cursor[2] != "A" else "B", 1)
+
+        response = api.get(path.replace(cursor, forged))
 
         assert response.status_code == 400
         assert "cursor" in response.json()
