@@ -169,10 +169,12 @@ class IntegrationViewSet(ChangeLoggedViewSet):
         value = self.request.query_params.get("client")
         if not value:
             return
+        # The filter has accepted the value already; read it the way it did ("7.0").
+        client_id = IntegrationFilters.base_filters["client"].field.clean(value)
         visible = Client.objects.visible_to(self.request.user)
-        if not visible.filter(pk=int(value)).exists():
+        if not visible.filter(pk=client_id).exists():
             raise exceptions.ValidationError(
-                {"client": [f"No client with id {value} that you may see."]}
+                {"client": [f"No client with id {client_id} that you may see."]}
             )
 
     def get_object(self):

@@ -395,11 +395,12 @@ class TestClientFilter:
         api = api_as(member)
 
         for client_id in (theirs.pk, 987654):
-            response = api.get(f"/api/integrations?client={client_id}")
-            assert response.status_code == 400
-            assert response.json()["client"] == [
-                f"No client with id {client_id} that you may see."
-            ]
+            for written in (f"{client_id}", f"{client_id}.0", f" {client_id} "):
+                response = api.get(f"/api/integrations?client={written}")
+                assert response.status_code == 400
+                assert response.json()["client"] == [
+                    f"No client with id {client_id} that you may see."
+                ]
 
     @pytest.mark.parametrize("value", ["abc", "1.5", "0", "-3", "9" * 30])
     def test_a_malformed_id_answers_400(self, member, integration, value):
