@@ -139,6 +139,10 @@ class Pages(pagination.PageNumberPagination):
             self.django_paginator_class = partial(ShapedPaginator, shape=self.shape)
             return super().paginate_queryset(queryset, request, view)
 
+        if not keyset:
+            raise exceptions.ValidationError(
+                {"cursor": ["This list has no cursors: use ?page=N."]}
+            )
         if not self.keyset or "page" in request.query_params:
             raise exceptions.ValidationError(
                 {
@@ -344,7 +348,21 @@ def json_type_errors(fields, data: dict) -> dict[str, list[str]]:
                 elif int in types and not -LARGEST_ID <= value <= LARGEST_ID:
                     errors[name] = [f"Must be between {-LARGEST_ID} and {LARGEST_ID}."]
                 break
+        if name not in errors and not_all_integers(field, value):
+            errors[name] = ["Must be a list of integers such as [1, 2], not of text."]
     return errors
+
+
+def not_all_integers(field, value) -> bool:
+    """A list of integers sent with other items ("6" too, which DRF would accept)."""
+    integers = isinstance(field, serializers.ListField) and isinstance(
+        field.child, serializers.IntegerField
+    )
+    return (
+        integers
+        and isinstance(value, list)
+        and any(not isinstance(item, int) or isinstance(item, bool) for item in value)
+    )
 
 
 UNSTORABLE_TEXT = "Contains a NUL character or half a surrogate pair; remove it."

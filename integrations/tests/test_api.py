@@ -635,6 +635,20 @@ class TestKeysetPages:
         assert response.status_code == 400
         assert "cursor" in response.json()
 
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/api/clients",
+            "/api/integrations/{id}/history",
+            "/api/integrations/{id}/tests",
+        ],
+    )
+    def test_lists_without_cursors_say_so(self, member, integration, path):
+        response = api_as(member).get(path.format(id=integration.pk) + "?cursor=abc")
+
+        assert response.status_code == 400
+        assert response.json()["cursor"] == ["This list has no cursors: use ?page=N."]
+
     def test_other_lists_of_the_view_keep_page_numbers(self, member, integration):
         api = api_as(member)
         for number in range(3):

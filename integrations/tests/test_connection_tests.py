@@ -9,7 +9,7 @@ import xmlrpc.client
 
 import pytest
 from django.core.cache import cache
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.db.backends.signals import connection_created
 
@@ -493,6 +493,16 @@ class TestBulk:
             if thread.name.startswith(WORKER_NAME)
         ]
 
+    @pytest.mark.parametrize("ids", [["1"], [True], [1, "2"], [1.5]])
+    def test_ids_must_be_integers(self, member, integration, ids):
+        response = api_as(member).post(
+            "/api/integrations/test", {"ids": ids}, format="json"
+        )
+
+        assert response.status_code == 400
+        assert "ids" in response.json()
+        assert not ConnectionTest.objects.exists()
+
     def test_unknown_ids_answer_400(self, member, integration):
         response = api_as(member).post(
             "/api/integrations/test", {"ids": [integration.pk, 999999]}, format="json"
@@ -500,6 +510,21 @@ class TestBulk:
 
         assert response.status_code == 400
         assert "999999" in response.json()["ids"][0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--client", "9" * 20], "not a client id"),
+        (["--client", "0"], "not a client id"),
+        (["--client", "abc"], "not a client id"),
+        (["--client", "987654"], "No client with id 987654"),
+        ([], "Say which integrations"),
+    ],
+)
+def test_the_command_refuses_bad_arguments_plainly(arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("test_integrations", *arguments)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clients.models import Client
 from integrations import connection_tests, providers
 from integrations.models import Integration
+from taxpoynt.api import LARGEST_ID
+
+
+def client_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= LARGEST_ID:
+        raise argparse.ArgumentTypeError(f"not a client id: {text!r}")
+    return value
 
 
 class Command(BaseCommand):
@@ -16,7 +29,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--client", type=int, help="Only this client's integrations."
+            "--client", type=client_id, help="Only this client's integrations."
         )
         parser.add_argument(
             "--type", dest="kind", help="Only integrations of this type."
@@ -24,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="Every integration.")
 
     def handle(self, *args, client=None, kind=None, all=False, **options):
-        if not (client or kind or all):
+        if client is None and not (kind or all):
             raise CommandError(
                 "Say which integrations: --client ID, --type SLUG or --all."
             )
@@ -36,7 +49,9 @@ class Command(BaseCommand):
         chosen = Integration.objects.select_related("client").order_by(
             "client__name", "name"
         )
-        if client:
+        if client is not None:
+            if not Client.objects.filter(pk=client).exists():
+                raise CommandError(f"No client with id {client}.")
             chosen = chosen.filter(client_id=client)
         if kind:
             chosen = chosen.filter(integration_type=kind)
