@@ -166,6 +166,13 @@ def test_clones_rollbacks_and_deletes_at_once_keep_history_whole(member, integra
     for response in responses:
         if response.status_code >= 400:
             assert response["Content-Type"].startswith("application/json")
+    # Every delete may lose to a writer that saved first (409, load it again): when
+    # none won, the integration is still there and deleting it now must work.
+    deletes_won = [r.status_code for r in responses[-4:]].count(204)
+    assert deletes_won <= 1
+    if not deletes_won:
+        assert "-" not in assert_history_is_whole(pk)
+        assert api.delete(url(pk)).status_code == 204
     kinds = assert_history_is_whole(pk)
     assert kinds[-1] == "-", "the delete is the last entry"
     assert not Integration.objects.filter(pk=pk).exists()
