@@ -89,3 +89,11 @@ def drop(database: BenchDatabase) -> None:
     statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
     with psycopg.connect(database.server_url, autocommit=True) as connection:
         connection.execute(statement.format(sql.Identifier(database.name)))
+
+
+def close_django_connections() -> None:
+    """Close this process's Django connections, if Django is loaded at all."""
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()

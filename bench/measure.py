@@ -58,43 +58,29 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 def time_side_by_side(
     product: httpx.Client,
-    floor: httpx.Client | None,
+    floor: httpx.Client,
     url: str,
     statements: list,
     raw_connection,
     repeats: int,
-) -> dict[str, float | None]:
-    """Median milliseconds of the product, the baseline and the bare SQL, interleaved.
-
-    The order alternates so that a burst of load from elsewhere hits both sides.
-    """
-    times: dict[str, list[float]] = {"product": [], "baseline": [], "sql": []}
-    for client in (product, floor):
-        # A fresh worker imports and caches on its first requests: not timed.
-        if client is not None:
-            client.get(url)
-            client.get(url)
-    for repeat in range(repeats):
-        sides = [("product", product), ("baseline", floor)]
-        if repeat % 2:
-            sides.reverse()
-        for name, client in sides:
-            if client is None:
-                continue
-            elapsed, response = timed(lambda client=client: client.get(url))
-            if response.status_code != 200:
-                raise RuntimeError(f"{name} answered {response.status_code} for {url}")
-            times[name].append(elapsed)
-        elapsed, _ = timed(lambda: execute_only(raw_connection, statements))
-        times["sql"].append(elapsed)
-    return {
-        name: round(statistics.median(values), 2) if values else None
-        for name, values in times.items()
-    }
+) -> dict[str, float]:
+    """Median milliseconds of the product and the baseline (in turn), and the bare SQL."""
+    timings = time_interleaved(
+        {"product": (product, url), "baseline": (floor, url)}, repeats
+    )
+    sql = [
+        timed(lambda: execute_only(raw_connection, statements))[0]
+        for _ in range(repeats)
+    ]
+    return {**timings, "sql": round(statistics.median(sql), 2)}
 
 
 def time_interleaved(sides: dict[str, tuple[httpx.Client, str]], repeats: int) -> dict:
-    """Median milliseconds of each (client, url), requested in turn, order alternating."""
+    """Median milliseconds of each (client, url), requested in turn, order alternating.
+
+    Alternating means a burst of load from elsewhere hits every side alike.
+    """
+    # A fresh worker imports and caches on its first requests: not timed.
     for client, url in sides.values():
         client.get(url)
         client.get(url)

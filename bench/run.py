@@ -148,7 +148,7 @@ def main() -> int:
         }
         scenario.run(results, scale, bench_db, environment, work)
     finally:
-        close_django_connections()
+        database.close_django_connections()
         if keep:
             print(f"kept the bench database: {bench_db.url} (and {work})")
         else:
@@ -165,13 +165,6 @@ def main() -> int:
         print(f"{len(results.missed)} target(s) missed.")
         return 1
     return 0
-
-
-def close_django_connections() -> None:
-    if "django.db" in sys.modules:
-        from django.db import connections
-
-        connections.close_all()
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def run(results, scale: str, bench_db, environment: dict, work: Path) -> None:
     finally:
         bench.close()
     # The list at its first size stays available, to time it beside the full one.
-    close_django_connections()
+    database.close_django_connections()
     small_db = database.copy(bench_db, "small")
 
     try:
@@ -191,12 +191,6 @@ def measure_growth(
                 )
     finally:
         small_server.stop()
-
-
-def close_django_connections() -> None:
-    from django.db import connections
-
-    connections.close_all()
 
 
 def growth_cases(bench: Bench, count: int) -> dict[str, str]:
@@ -311,16 +305,8 @@ def measure_pages(results, bench: Bench, user, client_ids: list[int]) -> None:
 
 
 def time_page(bench: Bench, session: str, url: str) -> float:
-    import statistics
-
-    times = []
     with bench.http(bench.product.url, Cookie=f"sessionid={session}") as pages:
-        for _ in range(bench.repeats):
-            elapsed, response = measure.timed(lambda: pages.get(url))
-            if response.status_code != 200:
-                raise RuntimeError(f"{url} answered {response.status_code}")
-            times.append(elapsed)
-    return round(statistics.median(times), 2)
+        return measure.time_interleaved({"page": (pages, url)}, bench.repeats)["page"]
 
 
 def count_queries(

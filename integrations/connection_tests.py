@@ -322,19 +322,6 @@ def stored_result(integration, tester, result: dict[str, Any]):
     )
 
 
-def stored_secrets_of(integrations) -> dict[int, dict[str, str]]:
-    """The decrypted secrets of many integrations, read in one query."""
-    from integrations.models import IntegrationSecret
-
-    values: dict[int, dict[str, str]] = {
-        integration.pk: {} for integration in integrations
-    }
-    rows = IntegrationSecret.objects.filter(integration_id__in=list(values))
-    for secret in rows.order_by("integration_id", "name"):
-        values[secret.integration_id][secret.name] = secret.value()
-    return values
-
-
 # How many finished results the calling thread stores in one transaction at most.
 RECORD_BATCH = 50
 
@@ -349,9 +336,11 @@ def test_many(integrations, user=None, progress=None) -> list[dict[str, Any]]:
     touches the database only to keep an OAuth refresh token the system rotated, at
     once, because the old one no longer works.)
     """
+    from integrations.models import secret_values_of
+
     integrations = list(integrations)
     bound = max(1, int(getattr(settings, "CONNECTION_TEST_CONCURRENCY", 32)))
-    secrets_by_id = stored_secrets_of(integrations)
+    secrets_by_id = secret_values_of(integrations)
     pending: queue.SimpleQueue = queue.SimpleQueue()
     for index, integration in enumerate(integrations):
         pending.put((index, integration))

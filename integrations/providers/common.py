@@ -130,6 +130,15 @@ def oauth_client(system: str) -> dict[str, dict[str, Any]]:
     }
 
 
+# The secrets of an oauth_client(), and example values for its three fields.
+OAUTH_SECRETS = ("client_secret", "refresh_token")
+OAUTH_EXAMPLE = {
+    "client_id": "example-client-id",
+    "client_secret": "example-client-secret-not-real",
+    "refresh_token": "example-refresh-token-not-real",
+}
+
+
 SCHEDULE = {
     "type": "string",
     "title": "Schedule",

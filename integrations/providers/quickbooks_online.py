@@ -15,6 +15,8 @@ from integrations.probing import (
     service_urls,
 )
 from integrations.providers.common import (
+    OAUTH_EXAMPLE,
+    OAUTH_SECRETS,
     Template,
     config_schema,
     environment,
@@ -237,12 +239,10 @@ TEMPLATE = Template(
     name="QuickBooks Online",
     description="Reads invoices and credit notes from a QuickBooks Online company.",
     schema=SCHEMA,
-    secret_fields=("client_secret", "refresh_token"),
+    secret_fields=OAUTH_SECRETS,
     example={
         "environment": "sandbox",
-        "client_id": "example-client-id",
-        "client_secret": "example-client-secret-not-real",
-        "refresh_token": "example-refresh-token-not-real",
+        **OAUTH_EXAMPLE,
         "realm_id": "9130000000000000",
         "schedule": "daily",
         "timezone": "Africa/Lagos",

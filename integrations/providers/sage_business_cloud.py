@@ -13,7 +13,14 @@ from integrations.probing import (
     http_failure,
     service_urls,
 )
-from integrations.providers.common import Template, config_schema, oauth_client, text
+from integrations.providers.common import (
+    OAUTH_EXAMPLE,
+    OAUTH_SECRETS,
+    Template,
+    config_schema,
+    oauth_client,
+    text,
+)
 from integrations.providers.oauth import (
     TokenEndpoint,
     bearer,
@@ -160,11 +167,9 @@ TEMPLATE = Template(
     name="Sage Business Cloud Accounting",
     description="Reads sales invoices from one Sage Business Cloud Accounting business.",
     schema=SCHEMA,
-    secret_fields=("client_secret", "refresh_token"),
+    secret_fields=OAUTH_SECRETS,
     example={
-        "client_id": "example-client-id",
-        "client_secret": "example-client-secret-not-real",
-        "refresh_token": "example-refresh-token-not-real",
+        **OAUTH_EXAMPLE,
         "business_id": "example-business-id",
         "schedule": "daily",
         "timezone": "Africa/Lagos",

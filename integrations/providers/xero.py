@@ -13,7 +13,14 @@ from integrations.probing import (
     http_failure,
     service_urls,
 )
-from integrations.providers.common import Template, config_schema, oauth_client, uuid
+from integrations.providers.common import (
+    OAUTH_EXAMPLE,
+    OAUTH_SECRETS,
+    Template,
+    config_schema,
+    oauth_client,
+    uuid,
+)
 from integrations.providers.oauth import (
     TokenEndpoint,
     bearer,
@@ -211,11 +218,9 @@ TEMPLATE = Template(
     name="Xero",
     description="Reads invoices from one Xero organisation.",
     schema=SCHEMA,
-    secret_fields=("client_secret", "refresh_token"),
+    secret_fields=OAUTH_SECRETS,
     example={
-        "client_id": "example-client-id",
-        "client_secret": "example-client-secret-not-real",
-        "refresh_token": "example-refresh-token-not-real",
+        **OAUTH_EXAMPLE,
         "tenant_id": "00000000-0000-0000-0000-000000000000",
         "schedule": "daily",
         "timezone": "Africa/Lagos",

@@ -15,6 +15,8 @@ from integrations.probing import (
     service_urls,
 )
 from integrations.providers.common import (
+    OAUTH_EXAMPLE,
+    OAUTH_SECRETS,
     Template,
     choice,
     config_schema,
@@ -230,12 +232,10 @@ TEMPLATE = Template(
     name="Zoho Books",
     description="Reads invoices from a Zoho Books organisation in any data centre.",
     schema=SCHEMA,
-    secret_fields=("client_secret", "refresh_token"),
+    secret_fields=OAUTH_SECRETS,
     example={
         "data_centre": "com",
-        "client_id": "example-client-id",
-        "client_secret": "example-client-secret-not-real",
-        "refresh_token": "example-refresh-token-not-real",
+        **OAUTH_EXAMPLE,
         "organization_id": "10234695",
         "schedule": "daily",
         "timezone": "Africa/Lagos",
